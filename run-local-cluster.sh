@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Starts a local EventCluster of three node processes on this machine (two of them seeds) on the
+# embedded SQLite journal, prints their log lines prefixed by node, and on Ctrl-C makes every
+# node leave the cluster gracefully.
+#
+#   ./run-local-cluster.sh              nodes on ports 4053 (seed), 4054 (seed), 4055
+#   NODES=5 ./run-local-cluster.sh      more nodes (4056, 4057, ...)
+#   JOURNAL=sqlite:/tmp/ec.db ./run-local-cluster.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+nodes=${NODES:-3}
+journal=${JOURNAL:-sqlite:data/eventcluster.db}
+seeds=127.0.0.1:4053,127.0.0.1:4054
+config=${CONFIGURATION:-Release}
+
+echo "Building EventCluster ($config)..."
+dotnet build src/Node -c "$config" -v quiet -nologo
+dotnet build src/Client -c "$config" -v quiet -nologo
+node_dll=src/Node/bin/$config/net10.0/EventCluster.Node.dll
+
+pids=()
+stop_all() {
+  trap - INT TERM
+  echo "Stopping ${#pids[@]} nodes gracefully..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "All nodes stopped."
+  exit 0
+}
+trap stop_all INT TERM
+
+for ((i = 0; i < nodes; i++)); do
+  port=$((4053 + i))
+  name="node$((i + 1)):$port"
+  # Each node runs in its own process group so that Ctrl-C reaches only this script, which then
+  # asks every node to leave in turn instead of killing them all at once.
+  setsid dotnet "$node_dll" --port "$port" --seeds "$seeds" --journal "$journal" \
+    > >(sed -u "s/^/[$name] /") 2>&1 &
+  pids+=($!)
+done
+
+echo "Started ${#pids[@]} nodes (seeds $seeds, journal $journal). HTTP health on ports 5053-$((5053 + nodes - 1))."
+echo "Try: dotnet src/Client/bin/$config/net10.0/eventcluster.dll status"
+echo "Press Ctrl-C to stop the cluster."
+wait

@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace EventCluster.Client.Cli;
+
+/// <summary>
+/// The parsed command line: one command name and its options. Options may stand before or after
+/// the command; an option the command does not take is an error, never ignored.
+/// </summary>
+public sealed class Arguments
+{
+    /// <summary>Options every command accepts.</summary>
+    public static readonly IReadOnlySet<string> GlobalOptions = new HashSet<string> { "--seeds", "--timeout" };
+
+    private readonly Dictionary<string, string> _values;
+    private readonly HashSet<string> _flags;
+
+    private Arguments(string? command, Dictionary<string, string> values, HashSet<string> flags)
+    {
+        Command = command;
+        _values = values;
+        _flags = flags;
+    }
+
+    /// <summary>The command name, or null when none was given.</summary>
+    public string? Command { get; }
+
+    /// <summary>Splits the command line; <paramref name="flagNames"/> take no value.</summary>
+    public static Arguments Parse(IReadOnlyList<string> args, IReadOnlySet<string> flagNames)
+    {
+        string? command = null;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (command is not null)
+                    throw new UsageException($"unexpected argument '{arg}'");
+                command = arg;
+                continue;
+            }
+
+            var equals = arg.IndexOf('=');
+            var name = equals > 0 ? arg[..equals] : arg;
+            if (flagNames.Contains(name))
+            {
+                if (equals > 0)
+                    throw new UsageException($"option {name} takes no value");
+                flags.Add(name);
+                continue;
+            }
+
+            string value;
+            if (equals > 0)
+                value = arg[(equals + 1)..];
+            else if (i + 1 < args.Count)
+                value = args[++i];
+            else
+                throw new UsageException($"option {name} needs a value");
+            if (!values.TryAdd(name, value))
+                throw new UsageException($"option {name} is given twice");
+        }
+
+        return new Arguments(command, values, flags);
+    }
+
+    /// <summary>Fails on any option outside <paramref name="allowed"/> (global options are always allowed).</summary>
+    public void AllowOnly(params string[] allowed)
+    {
+        var known = new HashSet<string>(allowed.Concat(GlobalOptions));
+        var unknown = _values.Keys.Concat(_flags).FirstOrDefault(name => !known.Contains(name));
+        if (unknown is not null)
+            throw new UsageException($"unknown option '{unknown}' for '{Command}'");
+    }
+
+    /// <summary>True when the flag was given.</summary>
+    public bool Flag(string name) => _flags.Contains(name);
+
+    /// <summary>The option's value, or null.</summary>
+    public string? Value(string name) => _values.GetValueOrDefault(name);
+
+    /// <summary>The option's value; fails when it is missing.</summary>
+    public string Required(string name) => Value(name) ?? throw new UsageException($"'{Command}' needs {name}");
+
+    /// <summary>The option as a whole number within bounds, or the fallback.</summary>
+    public long Integer(string name, long fallback, long min, long max)
+    {
+        var value = Value(name);
+        if (value is null)
+            return fallback;
+        if (!long.TryParse(value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var number) ||
+            number < min || number > max)
+            throw new UsageException($"{name} '{value}' must be a whole number from {min} to {max}");
+        return number;
+    }
+
+    /// <summary>The option as a positive number of seconds, or the fallback.</summary>
+    public TimeSpan Seconds(string name, TimeSpan fallback)
+    {
+        var value = Value(name);
+        if (value is null)
+            return fallback;
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) ||
+            seconds <= 0 || seconds > 86_400)
+            throw new UsageException($"{name} '{value}' must be a number of seconds above 0");
+        return TimeSpan.FromSeconds(seconds);
+    }
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using EventCluster.Client.Cli;
+using EventCluster.Client.Connection;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Replies;
+
+namespace EventCluster.Client.Commands;
+
+/// <summary>
+/// <c>load</c>: sends N events over K entities with C in flight, retrying timed-out events with
+/// the same event id, and reports throughput and latency. Entity ids get a fresh prefix per run,
+/// so a later <c>verify</c> sees exactly this run's events.
+/// </summary>
+public static class LoadCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    {
+        args.AllowOnly("--events", "--entities", "--concurrency", "--acked", "--json", "--type", "--entity-prefix");
+        var events = args.Integer("--events", 10_000, 1, 100_000_000);
+        var entities = args.Integer("--entities", 100, 1, 100_000_000);
+        var concurrency = (int)args.Integer("--concurrency", 128, 1, 10_000);
+        var type = args.Value("--type") ?? "load";
+        var runId = Guid.NewGuid().ToString("N")[..8];
+        var prefix = args.Value("--entity-prefix") ?? $"load-{runId}-";
+        var perEvent = timeout ?? TimeSpan.FromSeconds(120);
+        var json = args.Flag("--json");
+        var sample = new SubmitEvent($"{prefix}{entities - 1}", $"{runId}-{events - 1}", type, "{}");
+        if (Messages.Validation.EventValidation.Check(sample) is { } problem)
+            throw new UsageException(problem);
+
+        await using var records = args.Value("--acked") is { } ackedPath ? RecordFiles.Create(ackedPath) : null;
+        await using var connection = ClusterConnection.Connect(seeds);
+
+        var latencies = new double[events];
+        long next = -1, acked = 0, errors = 0, retries = 0, duplicates = 0;
+        var firstError = (string?)null;
+        using var stopPlacement = new CancellationTokenSource();
+        var placement = KeepPlacementFreshAsync(connection, stopPlacement.Token);
+        var clock = Stopwatch.StartNew();
+
+        async Task Worker()
+        {
+            while (true)
+            {
+                var i = Interlocked.Increment(ref next);
+                if (i >= events)
+                    return;
+                var command = new SubmitEvent($"{prefix}{i % entities}", $"{runId}-{i}", type, $"{{\"seq\":{i}}}");
+                records?.Sent(command);
+                var started = Stopwatch.GetTimestamp();
+                var reply = await SendCommand.SubmitWithRetriesAsync(connection, command, perEvent, SendCommand.AttemptTimeout,
+                    () => Interlocked.Increment(ref retries), directFirst: true);
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                switch (reply)
+                {
+                    case EventAccepted accepted:
+                        if (accepted.Duplicate)
+                            Interlocked.Increment(ref duplicates);
+                        records?.Acked(command);
+                        Interlocked.Increment(ref acked);
+                        break;
+                    case EventRejected rejected:
+                        Interlocked.CompareExchange(ref firstError, $"rejected: {rejected.Reason}", null);
+                        Interlocked.Increment(ref errors);
+                        latencies[i] = double.NaN;
+                        break;
+                    default:
+                        Interlocked.CompareExchange(ref firstError, $"event {command.EventId} got no answer within {perEvent.TotalSeconds:0}s", null);
+                        Interlocked.Increment(ref errors);
+                        latencies[i] = double.NaN;
+                        break;
+                }
+            }
+        }
+
+        using var progress = new ProgressBar(events, () => (Interlocked.Read(ref acked) + Interlocked.Read(ref errors),
+            Interlocked.Read(ref errors), Interlocked.Read(ref retries)));
+        await Task.WhenAll(Enumerable.Range(0, (int)Math.Min(concurrency, events)).Select(_ => Task.Run(Worker)));
+        clock.Stop();
+        progress.Finish();
+        await stopPlacement.CancelAsync();
+        await placement;
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        var sorted = latencies.Where(l => !double.IsNaN(l)).Order().ToArray();
+        double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        var summary = new JsonObject
+        {
+            ["events"] = events,
+            ["acknowledged"] = acked,
+            ["entities"] = entities,
+            ["concurrency"] = concurrency,
+            ["entityPrefix"] = prefix,
+            ["seconds"] = Math.Round(seconds, 3),
+            ["eventsPerSecond"] = Math.Round(acked / seconds, 1),
+            ["latencyMs"] = new JsonObject
+            {
+                ["p50"] = Math.Round(Percentile(0.50), 2),
+                ["p95"] = Math.Round(Percentile(0.95), 2),
+                ["p99"] = Math.Round(Percentile(0.99), 2),
+                ["max"] = Math.Round(sorted.LastOrDefault(), 2),
+            },
+            ["errors"] = errors,
+            ["retries"] = retries,
+            ["duplicates"] = duplicates,
+        };
+
+        if (json)
+            Output.WriteJson(summary);
+        else
+            Console.Out.WriteLine($"""
+                events:      {acked:N0} acknowledged of {events:N0} over {entities:N0} entities (prefix {prefix}), concurrency {concurrency}
+                time:        {seconds:0.00} s
+                throughput:  {acked / seconds:N0} events/s
+                latency ms:  p50 {Percentile(0.50):0.0}  p95 {Percentile(0.95):0.0}  p99 {Percentile(0.99):0.0}  max {sorted.LastOrDefault():0.0}
+                errors:      {errors}   retries: {retries}   duplicates acknowledged: {duplicates}
+                """);
+        if (firstError is not null)
+            Output.Error($"first error: {firstError}");
+        return errors == 0 ? ExitCodes.Success : ExitCodes.Rejected;
+    }
+
+    /// <summary>
+    /// Re-learns the shard placement every few seconds so that events follow shards that move
+    /// while the load runs. A failed refresh keeps the old placement: events still arrive, one
+    /// hop longer.
+    /// </summary>
+    private static async Task KeepPlacementFreshAsync(ClusterConnection connection, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(PlacementRefreshInterval);
+        do
+        {
+            try
+            {
+                await connection.RefreshPlacementAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception ex) when (ex is TimeoutException or AskTimeoutException)
+            {
+                // Keep the previous placement; the next tick tries again.
+            }
+        } while (await WaitTickAsync(timer, cancellationToken));
+    }
+
+    private static async Task<bool> WaitTickAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly TimeSpan PlacementRefreshInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>The acked file and, beside it, the file of every event sent.</summary>
+    private sealed class RecordFiles : IAsyncDisposable
+    {
+        private readonly StreamWriter _acked;
+        private readonly StreamWriter _sent;
+        private readonly Lock _gate = new();
+
+        private RecordFiles(StreamWriter acked, StreamWriter sent)
+        {
+            _acked = acked;
+            _sent = sent;
+        }
+
+        public static RecordFiles Create(string ackedPath)
+        {
+            try
+            {
+                var directory = Path.GetDirectoryName(Path.GetFullPath(ackedPath));
+                if (directory is not null)
+                    Directory.CreateDirectory(directory);
+                return new RecordFiles(new StreamWriter(ackedPath, append: false), new StreamWriter(AckedRecord.SentFileOf(ackedPath), append: false));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"cannot write '{ackedPath}': {ex.Message}");
+            }
+        }
+
+        public void Sent(SubmitEvent command)
+        {
+            lock (_gate)
+                _sent.WriteLine(new AckedRecord(command.EntityId, command.EventId).ToLine());
+        }
+
+        public void Acked(SubmitEvent command)
+        {
+            lock (_gate)
+                _acked.WriteLine(new AckedRecord(command.EntityId, command.EventId).ToLine());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _sent.DisposeAsync();
+            await _acked.DisposeAsync();
+        }
+    }
+}

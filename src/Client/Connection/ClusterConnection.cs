@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Tools.Client;
+using Akka.Configuration;
+using EventCluster.Client.Cli;
+using EventCluster.Messages;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+using EventCluster.Messages.Serialization;
+using EventCluster.Messages.Sharding;
+
+namespace EventCluster.Client.Connection;
+
+/// <summary>
+/// The client's link to a cluster: a small, non-member actor system whose ClusterClient reaches
+/// the receptionist of any live seed node. All requests go out through one actor, so the cluster
+/// keeps one response tunnel for the client instead of one per request; replies are matched to
+/// waiting callers by entity and event id.
+/// </summary>
+/// <remarks>
+/// For bulk traffic the connection can also learn the shard placement (<see cref="RefreshPlacementAsync"/>)
+/// and send an event straight to the ingress of the node hosting its shard: two network hops
+/// instead of four. That node's shard region still routes the event, so a stale placement costs
+/// only an extra hop, and every retry goes through the seed contact again.
+/// </remarks>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    /// <summary>Name of the cluster's actor system.</summary>
+    public const string SystemName = "eventcluster";
+
+    /// <summary>Path of the ingress actor on every node.</summary>
+    public const string IngressPath = "/user/ingress";
+
+    private readonly ActorSystem _system;
+    private readonly IActorRef _requester;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<object>> _pending = new(StringComparer.Ordinal);
+    private readonly EntityMessageExtractor _extractor = new();
+    private IReadOnlyDictionary<string, IActorRef> _ingressByShard = new Dictionary<string, IActorRef>();
+
+    private ClusterConnection(IReadOnlyList<string> seeds)
+    {
+        Seeds = seeds;
+        var config = ConfigurationFactory.ParseString($$"""
+            akka {
+              loglevel = OFF
+              stdout-loglevel = OFF
+              actor.provider = remote
+              remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+              remote.log-remote-lifecycle-events = off
+              cluster.client {
+                # Ask every seed for contacts quickly, so a dead first seed costs a second, not ten.
+                establishing-get-contacts-interval = 1s
+                refresh-contacts-interval = 10s
+                # Requests wait here while no receptionist is reached yet; the load generator
+                # keeps at most its concurrency in flight, far below this.
+                buffer-size = 10000
+                reconnect-timeout = off
+              }
+            }
+            """)
+            .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
+            .WithFallback(LoadRemoteTuning())
+            .WithFallback(ClusterClientReceptionist.DefaultConfig());
+        _system = ActorSystem.Create("eventcluster-client", config);
+
+        var contacts = seeds.Select(seed => ActorPath.Parse($"akka.tcp://{SystemName}@{seed}/system/receptionist"))
+            .ToImmutableHashSet();
+        var client = _system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(_system).WithInitialContacts(contacts)),
+            "cluster-client");
+        _requester = _system.ActorOf(Props.Create(() => new Requester(client, _pending)), "requester");
+    }
+
+    /// <summary>The seed nodes contacted.</summary>
+    public IReadOnlyList<string> Seeds { get; }
+
+    /// <summary>Starts the connection; the first request waits until a seed answers.</summary>
+    public static ClusterConnection Connect(IReadOnlyList<string> seeds) => new(seeds);
+
+    /// <summary>
+    /// Submits one event and waits up to <paramref name="timeout"/> for its reply; with
+    /// <paramref name="direct"/>, to the node hosting its shard when the placement is known.
+    /// </summary>
+    public async Task<object> SubmitAsync(SubmitEvent command, TimeSpan timeout, bool direct = false)
+    {
+        var target = direct ? _ingressByShard.GetValueOrDefault(_extractor.ShardId(command.EntityId, command)) : null;
+        return await RequestAsync(RequestKeys.Event(command.EntityId, command.EventId), command, timeout, target);
+    }
+
+    /// <summary>
+    /// Learns which node hosts each shard, keeping only nodes whose ingress answers this client
+    /// directly (a node behind a firewall is reached through the seed contact instead).
+    /// </summary>
+    public async Task RefreshPlacementAsync(TimeSpan timeout)
+    {
+        if (await GetStatusAsync(timeout) is not ClusterStatusResult status)
+            return;
+        var placement = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
+        foreach (var node in status.Nodes.Where(n => n.ShardIds.Count > 0))
+        {
+            IActorRef ingress;
+            try
+            {
+                ingress = await _system.ActorSelection($"{node.Address}{IngressPath}").ResolveOne(timeout);
+            }
+            catch (ActorNotFoundException)
+            {
+                continue;
+            }
+
+            foreach (var shard in node.ShardIds)
+                placement[shard] = ingress;
+        }
+
+        _ingressByShard = placement;
+    }
+
+    /// <summary>Reads an entity's state.</summary>
+    public async Task<object> GetStateAsync(string entityId, TimeSpan timeout) =>
+        await RequestAsync(RequestKeys.State(entityId), new GetEntityState(entityId), timeout);
+
+    /// <summary>Reads one page of an entity's journal.</summary>
+    public async Task<object> GetJournalAsync(string entityId, long fromSequenceNr, int maxEntries, TimeSpan timeout) =>
+        await RequestAsync(RequestKeys.Journal(entityId), new GetEntityJournal(entityId, fromSequenceNr, maxEntries), timeout);
+
+    /// <summary>Reads the cluster status.</summary>
+    public async Task<object> GetStatusAsync(TimeSpan timeout) =>
+        await RequestAsync(RequestKeys.Status, GetClusterStatus.Instance, timeout);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pending in _pending.Values)
+            pending.TrySetCanceled();
+        await _system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
+    }
+
+    /// <summary>
+    /// Sends <paramref name="message"/> unless an identical request is already waiting, then waits
+    /// for the reply; throws <see cref="TimeoutException"/> when none comes in time.
+    /// </summary>
+    private async Task<object> RequestAsync(string key, IEventClusterMessage message, TimeSpan timeout, IActorRef? target = null)
+    {
+        var mine = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiting = _pending.GetOrAdd(key, mine);
+        if (ReferenceEquals(waiting, mine))
+            _requester.Tell(new Requester.Outgoing(message, target));
+        try
+        {
+            return await waiting.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            _pending.TryRemove(KeyValuePair.Create(key, waiting));
+            throw;
+        }
+    }
+
+    private static Config LoadRemoteTuning()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "hocon", "remote.hocon");
+        return File.Exists(path) ? ConfigurationFactory.ParseString(File.ReadAllText(path)) : Config.Empty;
+    }
+
+    /// <summary>Keys that match replies to the requests that caused them.</summary>
+    private static class RequestKeys
+    {
+        public const string Status = "c";
+
+        public static string Event(string entityId, string eventId) => $"e|{entityId}|{eventId}";
+
+        public static string State(string entityId) => $"s|{entityId}";
+
+        public static string Journal(string entityId) => $"j|{entityId}";
+    }
+
+    /// <summary>Sends requests through the ClusterClient and completes the callers waiting for replies.</summary>
+    private sealed class Requester : ReceiveActor
+    {
+        public Requester(IActorRef client, ConcurrentDictionary<string, TaskCompletionSource<object>> pending)
+        {
+            void Complete(string key, object reply)
+            {
+                if (pending.TryRemove(key, out var waiting))
+                    waiting.TrySetResult(reply);
+            }
+
+            Receive<Outgoing>(outgoing =>
+            {
+                if (outgoing.Target is not null)
+                    outgoing.Target.Tell(outgoing.Message);
+                else
+                    client.Tell(new ClusterClient.Send(IngressPath, outgoing.Message, localAffinity: true));
+            });
+            Receive<EventAccepted>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
+            Receive<EventRejected>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
+            Receive<EntityStateResult>(reply => Complete(RequestKeys.State(reply.EntityId), reply));
+            Receive<EntityJournalResult>(reply => Complete(RequestKeys.Journal(reply.EntityId), reply));
+            Receive<ClusterStatusResult>(reply => Complete(RequestKeys.Status, reply));
+            Receive<QueryRejected>(reply =>
+            {
+                if (reply.EntityId.Length == 0)
+                {
+                    Complete(RequestKeys.Status, reply);
+                    return;
+                }
+
+                Complete(RequestKeys.State(reply.EntityId), reply);
+                Complete(RequestKeys.Journal(reply.EntityId), reply);
+            });
+        }
+
+        public sealed record Outgoing(IEventClusterMessage Message, IActorRef? Target);
+    }
+}
+
+/// <summary>Helpers shared by the commands for talking to the cluster.</summary>
+public static class ConnectionErrors
+{
+    /// <summary>The message for a request that got no answer.</summary>
+    public static ClusterUnreachableException NoAnswer(IReadOnlyList<string> seeds, TimeSpan timeout, string what) =>
+        new($"no answer from the cluster for {what} within {timeout.TotalSeconds:0.#}s via seeds {string.Join(",", seeds)}: " +
+            "are the nodes running and is a seed reachable?");
+}

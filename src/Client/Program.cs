@@ -1,0 +1,68 @@
+using EventCluster.Client.Cli;
+using EventCluster.Client.Commands;
+
+const string usage = """
+    usage: eventcluster COMMAND [options]
+
+    commands:
+      send   --entity ID --type TYPE [--data JSON] [--id EVENT_ID] [--json]
+      get    --entity ID [--json]
+      status [--json]
+      load   --events N --entities K [--concurrency C] [--acked FILE] [--type TYPE] [--entity-prefix P] [--json]
+      verify --acked FILE [--json]
+
+    options for every command:
+      --seeds host:port,...   seed nodes to contact (env EVENTCLUSTER_SEEDS, default 127.0.0.1:4053)
+      --timeout SECONDS       how long to wait for the cluster (send/get/status/verify: 30, load: 120 per event)
+
+    exit codes: 0 success, 1 rejected or verification failed, 2 bad usage or input, 3 cluster unreachable or timed out
+    """;
+
+var flags = new HashSet<string> { "--json", "--help" };
+try
+{
+    var parsed = Arguments.Parse(args, flags);
+    if (parsed.Flag("--help") || parsed.Command is null or "help")
+    {
+        Console.Out.WriteLine(usage);
+        return parsed.Command is null && !parsed.Flag("--help") ? ExitCodes.Usage : ExitCodes.Success;
+    }
+
+    var seeds = ParseSeeds(parsed.Value("--seeds") ?? Environment.GetEnvironmentVariable("EVENTCLUSTER_SEEDS") ?? "127.0.0.1:4053");
+    TimeSpan? timeout = parsed.Value("--timeout") is null ? null : parsed.Seconds("--timeout", TimeSpan.Zero);
+    return parsed.Command switch
+    {
+        "send" => await SendCommand.RunAsync(parsed, seeds, timeout),
+        "get" => await GetCommand.RunAsync(parsed, seeds, timeout),
+        "status" => await StatusCommand.RunAsync(parsed, seeds, timeout),
+        "load" => await LoadCommand.RunAsync(parsed, seeds, timeout),
+        "verify" => await VerifyCommand.RunAsync(parsed, seeds, timeout),
+        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify)"),
+    };
+}
+catch (UsageException ex)
+{
+    Output.Error(ex.Message);
+    Console.Error.WriteLine("run 'eventcluster --help' for usage");
+    return ExitCodes.Usage;
+}
+catch (ClusterUnreachableException ex)
+{
+    Output.Error(ex.Message);
+    return ExitCodes.Unreachable;
+}
+
+static IReadOnlyList<string> ParseSeeds(string value)
+{
+    var seeds = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    if (seeds.Length == 0)
+        throw new UsageException("--seeds needs at least one host:port");
+    foreach (var seed in seeds)
+    {
+        var colon = seed.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(seed[(colon + 1)..], out var port) || port is < 1 or > 65535)
+            throw new UsageException($"seed '{seed}' is not host:port");
+    }
+
+    return seeds;
+}

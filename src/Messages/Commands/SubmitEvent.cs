@@ -1,0 +1,14 @@
+namespace EventCluster.Messages.Commands;
+
+/// <summary>
+/// Submits one event to an entity. The entity persists it, folds it into its state and only
+/// then answers with <see cref="Replies.EventAccepted"/>; an invalid event is answered with
+/// <see cref="Replies.EventRejected"/> and changes nothing. Resending the same
+/// <see cref="EventId"/> is safe: it is applied at most once.
+/// </summary>
+/// <param name="EntityId">1–128 characters of <c>A-Z a-z 0-9 . _ : -</c>.</param>
+/// <param name="EventId">1–128 characters, same alphabet; the de-duplication key.</param>
+/// <param name="Type">1–64 characters, same alphabet.</param>
+/// <param name="Data">A JSON object (may be <c>{}</c>), at most 64 KiB serialized.</param>
+public sealed record SubmitEvent(string EntityId, string EventId, string Type, [property: RawJson] string Data)
+    : IWithEntityId, IEventClusterMessage;

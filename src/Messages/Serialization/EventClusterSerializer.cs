@@ -1,0 +1,89 @@
+using System.Runtime.Serialization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Serialization;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Journal;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+
+namespace EventCluster.Messages.Serialization;
+
+/// <summary>
+/// The one serializer for every EventCluster contract, on the wire and in the journal.
+/// Each type has a short, fixed manifest; a manifest it does not know is refused, so nobody who
+/// reaches the remoting port can make a node instantiate a type of their choosing.
+/// </summary>
+public sealed class EventClusterSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    /// <summary>Serializer id, unique within the actor system (Akka reserves 0–100).</summary>
+    public const int SerializerId = 7401;
+
+    /// <summary>HOCON that registers this serializer and binds it to <see cref="IEventClusterMessage"/>.</summary>
+    public static readonly string Binding = $$"""
+        akka.actor {
+          serializers.eventcluster = "{{QualifiedName(typeof(EventClusterSerializer))}}"
+          serialization-bindings {
+            "{{QualifiedName(typeof(IEventClusterMessage))}}" = eventcluster
+          }
+        }
+        """;
+
+    internal static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        // Payloads are never embedded in HTML; escaping non-ASCII would only inflate them.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static readonly IReadOnlyDictionary<Type, string> ManifestsByType = new Dictionary<Type, string>
+    {
+        [typeof(SubmitEvent)] = "SE",
+        [typeof(StopEntity)] = "SX",
+        [typeof(EventAccepted)] = "EA",
+        [typeof(EventRejected)] = "ER",
+        [typeof(QueryRejected)] = "QR",
+        [typeof(GetEntityState)] = "GS",
+        [typeof(EntityStateResult)] = "RS",
+        [typeof(GetEntityJournal)] = "GJ",
+        [typeof(EntityJournalResult)] = "RJ",
+        [typeof(GetClusterStatus)] = "GC",
+        [typeof(ClusterStatusResult)] = "RC",
+        [typeof(EventApplied)] = "EV",
+        [typeof(EntitySnapshot)] = "SN",
+    };
+
+    private static readonly IReadOnlyDictionary<string, Type> TypesByManifest =
+        ManifestsByType.ToDictionary(pair => pair.Value, pair => pair.Key);
+
+    /// <summary>Every contract type the serializer knows.</summary>
+    public static IEnumerable<Type> KnownTypes => ManifestsByType.Keys;
+
+    private static string QualifiedName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+
+    /// <inheritdoc />
+    public override int Identifier => SerializerId;
+
+    /// <inheritdoc />
+    public override string Manifest(object o) =>
+        ManifestsByType.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new ArgumentException($"EventCluster serializer does not know type {o.GetType().Name}");
+
+    /// <inheritdoc />
+    public override byte[] ToBinary(object obj)
+    {
+        _ = Manifest(obj);
+        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+    }
+
+    /// <inheritdoc />
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!TypesByManifest.TryGetValue(manifest, out var type))
+            throw new SerializationException($"EventCluster serializer refuses unknown manifest '{manifest}'");
+
+        return JsonSerializer.Deserialize(bytes, type, Options)
+               ?? throw new SerializationException($"Empty payload for manifest '{manifest}'");
+    }
+}

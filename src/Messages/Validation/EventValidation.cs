@@ -1,0 +1,107 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventCluster.Messages.Commands;
+
+namespace EventCluster.Messages.Validation;
+
+/// <summary>The rules of the event model, applied identically by the client and the node.</summary>
+public static class EventValidation
+{
+    /// <summary>Longest entity or event id.</summary>
+    public const int MaxIdLength = 128;
+
+    /// <summary>Longest event type.</summary>
+    public const int MaxTypeLength = 64;
+
+    /// <summary>Largest serialized payload, in UTF-8 bytes.</summary>
+    public const int MaxDataBytes = 64 * 1024;
+
+    /// <summary>Largest merged entity data, in UTF-8 bytes; an event that would grow it further is refused.</summary>
+    public const int MaxStateDataBytes = 1024 * 1024;
+
+    /// <summary>Checks an entity id; null when valid, else the reason.</summary>
+    public static string? CheckEntityId(string? value) => CheckName("entity id", value, MaxIdLength);
+
+    /// <summary>Checks an event id; null when valid, else the reason.</summary>
+    public static string? CheckEventId(string? value) => CheckName("event id", value, MaxIdLength);
+
+    /// <summary>Checks an event type; null when valid, else the reason.</summary>
+    public static string? CheckType(string? value) => CheckName("event type", value, MaxTypeLength);
+
+    /// <summary>Checks every field of an event; null when valid, else the first reason.</summary>
+    public static string? Check(SubmitEvent e) =>
+        CheckEntityId(e.EntityId) ?? CheckEventId(e.EventId) ?? CheckType(e.Type) ?? CheckData(e.Data);
+
+    /// <summary>Checks that a payload is a JSON object within the size limit; null when valid.</summary>
+    public static string? CheckData(string? json) => TryNormalizeData(json, out _, out var error) ? null : error;
+
+    /// <summary>
+    /// Parses a payload, requires a JSON object within <see cref="MaxDataBytes"/>, and returns it in
+    /// compact form. Null or empty input is the empty object.
+    /// </summary>
+    public static bool TryNormalizeData(string? json, out string normalized, out string? error)
+    {
+        normalized = "{}";
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            error = null;
+            return true;
+        }
+
+        if (Encoding.UTF8.GetByteCount(json) > MaxDataBytes * 4)
+        {
+            error = $"data is larger than {MaxDataBytes} bytes";
+            return false;
+        }
+
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException ex)
+        {
+            error = $"data is not valid JSON: {ex.Message}";
+            return false;
+        }
+
+        if (node is not JsonObject)
+        {
+            error = "data must be a JSON object, for example {\"amount\":5}";
+            return false;
+        }
+
+        normalized = node.ToJsonString();
+        var size = Encoding.UTF8.GetByteCount(normalized);
+        if (size > MaxDataBytes)
+        {
+            error = $"data is {size} bytes serialized; the limit is {MaxDataBytes} bytes";
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static string? CheckName(string what, string? value, int maxLength)
+    {
+        if (string.IsNullOrEmpty(value))
+            return $"{what} is required";
+        if (value.Length > maxLength)
+            return $"{what} is {value.Length} characters long; the limit is {maxLength}";
+        foreach (var c in value)
+        {
+            if (!IsAllowed(c))
+                return $"{what} '{Printable(value)}' contains '{Printable(c.ToString())}'; allowed are A-Z a-z 0-9 . _ : -";
+        }
+
+        return null;
+    }
+
+    private static bool IsAllowed(char c) =>
+        c is >= 'A' and <= 'Z' or >= 'a' and <= 'z' or >= '0' and <= '9' or '.' or '_' or ':' or '-';
+
+    private static string Printable(string value) =>
+        string.Concat(value.Take(40).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+}

@@ -1,0 +1,40 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Hosting;
+using EventCluster.Node.Cluster;
+using EventCluster.Node.Entities;
+
+namespace EventCluster.Node.Api;
+
+/// <summary>The node's HTTP endpoints: health probes and the cluster status.</summary>
+public static class ApiEndpoints
+{
+    /// <summary>Maps the endpoints onto the node's web application.</summary>
+    public static WebApplication MapEventClusterApi(this WebApplication app)
+    {
+        app.MapGet("/health/live", () => Results.Text("live\n"));
+        app.MapGet("/health/ready", (ActorSystem system, ActorRegistry registry) =>
+        {
+            var up = Akka.Cluster.Cluster.Get(system).SelfMember.Status == MemberStatus.Up;
+            var regionReady = registry.TryGet<EntityRegion>(out _);
+            return up && regionReady
+                ? Results.Text("ready\n")
+                : Results.Text($"not ready: member {(up ? "Up" : "not Up")}, shard region {(regionReady ? "registered" : "not registered")}\n",
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+        app.MapGet("/api/cluster", async (ActorSystem system, ActorRegistry registry) =>
+        {
+            if (!registry.TryGet<EntityRegion>(out var region))
+                return Results.Problem("the shard region is not started yet", statusCode: StatusCodes.Status503ServiceUnavailable);
+            try
+            {
+                return Results.Json(await new ClusterStatusReader(system, region).ReadAsync());
+            }
+            catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
+            {
+                return Results.Problem("the cluster did not answer in time", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
+        return app;
+    }
+}

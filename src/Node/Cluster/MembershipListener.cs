@@ -1,0 +1,84 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using static Akka.Cluster.ClusterEvent;
+
+namespace EventCluster.Node.Cluster;
+
+/// <summary>
+/// Logs every membership, reachability and leadership event at Information, one line each,
+/// named as Akka names it, with a summary of the membership after the event. Until this node
+/// is Up it also says, every few seconds, that it is still trying to join through its seeds.
+/// </summary>
+public sealed class MembershipListener : ReceiveActor, IWithTimers
+{
+    private static readonly TimeSpan JoinReminderInterval = TimeSpan.FromSeconds(10);
+    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IReadOnlyList<string> _seeds;
+    private readonly DateTime _startedAt = DateTime.UtcNow;
+
+    /// <summary>Creates the listener; <paramref name="seeds"/> are named in the join reminder.</summary>
+    public MembershipListener(IReadOnlyList<string> seeds)
+    {
+        _seeds = seeds;
+        Receive<IMemberEvent>(evt => Report(evt.GetType().Name, evt.Member.Address, evt.Member.Roles));
+        Receive<UnreachableMember>(evt => Report(nameof(UnreachableMember), evt.Member.Address, evt.Member.Roles));
+        Receive<ReachableMember>(evt => Report(nameof(ReachableMember), evt.Member.Address, evt.Member.Roles));
+        Receive<LeaderChanged>(evt => _log.Info("LeaderChanged leader={0} | {1}",
+            evt.Leader is null ? "none" : AddressFormat.Short(evt.Leader), Summary()));
+        Receive<JoinReminder>(_ => RemindIfNotJoined());
+    }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props of the listener.</summary>
+    public static Props Props(IReadOnlyList<string> seeds) => Akka.Actor.Props.Create(() => new MembershipListener(seeds));
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(IMemberEvent), typeof(IReachabilityEvent), typeof(LeaderChanged));
+        Timers.StartPeriodicTimer(nameof(JoinReminder), JoinReminder.Instance, JoinReminderInterval);
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    private void Report(string eventName, Address member, IEnumerable<string> roles)
+    {
+        var roleList = string.Join(",", roles);
+        _log.Info("{0} member={1}{2} | {3}", eventName, AddressFormat.Short(member),
+            roleList.Length == 0 ? "" : $" roles={roleList}", Summary());
+    }
+
+    private string Summary()
+    {
+        var state = _cluster.State;
+        var members = state.Members
+            .Select(m => $"{AddressFormat.Short(m.Address)} {m.Status}{(state.Unreachable.Contains(m) ? " unreachable" : "")}");
+        var leader = state.Leader is null ? "none" : AddressFormat.Short(state.Leader);
+        return $"members={state.Members.Count} [{string.Join(", ", members)}] unreachable={state.Unreachable.Count} leader={leader}";
+    }
+
+    private void RemindIfNotJoined()
+    {
+        if (_cluster.SelfMember.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting
+            or MemberStatus.Down or MemberStatus.Removed || _cluster.IsTerminated)
+        {
+            Timers.Cancel(nameof(JoinReminder));
+            return;
+        }
+
+        _log.Warning("NotJoined self={0} status={1} after {2:0}s: no seed node ({3}) has let this node in yet; still trying",
+            AddressFormat.Short(_cluster.SelfAddress), _cluster.SelfMember.Status,
+            (DateTime.UtcNow - _startedAt).TotalSeconds, string.Join(", ", _seeds));
+    }
+
+    private sealed class JoinReminder
+    {
+        public static readonly JoinReminder Instance = new();
+    }
+}

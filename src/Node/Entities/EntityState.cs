@@ -1,0 +1,128 @@
+using System.Collections.Immutable;
+using System.Text;
+using EventCluster.Messages.Journal;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Validation;
+
+namespace EventCluster.Node.Entities;
+
+/// <summary>
+/// The state of one entity: a pure fold over the events it applied. The actor holds one
+/// instance and replaces it with <see cref="Apply"/>; nothing here touches an actor.
+/// </summary>
+public sealed record EntityState(
+    string EntityId,
+    long Version,
+    long EventCount,
+    ImmutableDictionary<string, long> CountsByType,
+    string? LastEventId,
+    string? LastEventType,
+    DateTimeOffset? LastEventAt,
+    string Data,
+    RecentEventIds Recent)
+{
+    /// <summary>How many of the latest event ids every entity remembers for de-duplication.</summary>
+    public const int DeduplicationWindow = 10_000;
+
+    /// <summary>The state of an entity that has applied nothing.</summary>
+    public static EntityState Empty(string entityId) =>
+        new(entityId, 0, 0, ImmutableDictionary<string, long>.Empty, null, null, null, "{}",
+            RecentEventIds.Empty(DeduplicationWindow));
+
+    /// <summary>True when the entity applied an event with this id within its window.</summary>
+    public bool HasApplied(string eventId) => Recent.Contains(eventId);
+
+    /// <summary>
+    /// Checks that applying <paramref name="evt"/> keeps the state within its limits; null when
+    /// it may be applied, otherwise the reason to refuse it.
+    /// </summary>
+    public string? CheckApplicable(EventApplied evt, out string mergedData)
+    {
+        mergedData = JsonMergePatch.Apply(Data, evt.Data);
+        var size = Encoding.UTF8.GetByteCount(mergedData);
+        return size > EventValidation.MaxStateDataBytes
+            ? $"applying the event would grow the entity's data to {size} bytes; the limit is {EventValidation.MaxStateDataBytes}"
+            : null;
+    }
+
+    /// <summary>Folds one event into the state; its journal sequence number becomes the version.</summary>
+    public EntityState Apply(EventApplied evt, long sequenceNr, string? mergedData = null) => this with
+    {
+        Version = sequenceNr,
+        EventCount = EventCount + 1,
+        CountsByType = CountsByType.SetItem(evt.Type, CountsByType.GetValueOrDefault(evt.Type) + 1),
+        LastEventId = evt.EventId,
+        LastEventType = evt.Type,
+        LastEventAt = evt.At,
+        Data = mergedData ?? JsonMergePatch.Apply(Data, evt.Data),
+        Recent = Recent.Add(evt.EventId),
+    };
+
+    /// <summary>The snapshot that restores this state, de-duplication window included.</summary>
+    public EntitySnapshot ToSnapshot() =>
+        new(Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, Recent.ToList());
+
+    /// <summary>Restores the state saved by <see cref="ToSnapshot"/>.</summary>
+    public static EntityState FromSnapshot(string entityId, EntitySnapshot snapshot) =>
+        new(entityId, snapshot.Version, snapshot.EventCount, snapshot.CountsByType.ToImmutableDictionary(),
+            snapshot.LastEventId, snapshot.LastEventType, snapshot.LastEventAt, snapshot.Data,
+            RecentEventIds.Empty(DeduplicationWindow).AddRange(snapshot.RecentEventIds));
+
+    /// <summary>The state as answered to a query.</summary>
+    public EntityStateResult ToResult(string node) =>
+        new(EntityId, Version > 0, Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, node);
+}
+
+/// <summary>The ids of an entity's latest events, oldest dropped first once the capacity is reached.</summary>
+public sealed class RecentEventIds
+{
+    private readonly ImmutableHashSet<string> _ids;
+    private readonly ImmutableQueue<string> _order;
+
+    private RecentEventIds(int capacity, int count, ImmutableHashSet<string> ids, ImmutableQueue<string> order)
+    {
+        Capacity = capacity;
+        Count = count;
+        _ids = ids;
+        _order = order;
+    }
+
+    /// <summary>How many ids are kept at most.</summary>
+    public int Capacity { get; }
+
+    /// <summary>How many ids are kept now.</summary>
+    public int Count { get; }
+
+    /// <summary>An empty window.</summary>
+    public static RecentEventIds Empty(int capacity) =>
+        new(capacity, 0, ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal), ImmutableQueue<string>.Empty);
+
+    /// <summary>True when the id is in the window.</summary>
+    public bool Contains(string eventId) => _ids.Contains(eventId);
+
+    /// <summary>The window with <paramref name="eventId"/> added as the newest id.</summary>
+    public RecentEventIds Add(string eventId)
+    {
+        if (_ids.Contains(eventId))
+            return this;
+
+        var ids = _ids.Add(eventId);
+        var order = _order.Enqueue(eventId);
+        var count = Count + 1;
+        if (count > Capacity)
+        {
+            order = order.Dequeue(out var oldest);
+            ids = ids.Remove(oldest);
+            count--;
+        }
+
+        return new RecentEventIds(Capacity, count, ids, order);
+    }
+
+    /// <summary>The window with every id added in order.</summary>
+    public RecentEventIds AddRange(IEnumerable<string> eventIds) =>
+        eventIds.Aggregate(this, (window, id) => window.Add(id));
+
+    /// <summary>The ids, oldest first.</summary>
+    public IReadOnlyList<string> ToList() => _order.ToList();
+}

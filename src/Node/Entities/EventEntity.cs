@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Journal;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+
+namespace EventCluster.Node.Entities;
+
+/// <summary>
+/// One event-sourced entity: persists each new event, folds it into its state, and only then
+/// acknowledges. Events it has applied before are acknowledged as duplicates and change nothing.
+/// </summary>
+public sealed class EventEntity : ReceivePersistentActor
+{
+    /// <summary>
+    /// A snapshot every 1,000 events bounds recovery to one snapshot plus at most 999 events
+    /// while costing one snapshot write per thousand event writes.
+    /// </summary>
+    public const int SnapshotEvery = 1000;
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _node;
+    private EntityState _state;
+
+    /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
+    public EventEntity(string entityId, string node)
+    {
+        _node = node;
+        _state = EntityState.Empty(entityId);
+        PersistenceId = PersistenceIdOf(entityId);
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is EntitySnapshot snapshot)
+                _state = EntityState.FromSnapshot(entityId, snapshot);
+        });
+        Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr));
+
+        Command<SubmitEvent>(Handle);
+        Command<GetEntityState>(_ => Sender.Tell(_state.ToResult(_node)));
+        Command<StopEntity>(_ => Context.Stop(Self));
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure =>
+            _log.Warning(failure.Cause, "Snapshot of {0} at version {1} failed; recovery replays more events",
+                PersistenceId, failure.Metadata.SequenceNr));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failure =>
+            _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>The journal's persistence id of an entity.</summary>
+    public static string PersistenceIdOf(string entityId) => $"entity-{entityId}";
+
+    /// <summary>Props of the entity actor for <paramref name="entityId"/> hosted on <paramref name="node"/>.</summary>
+    public static Props Props(string entityId, string node) =>
+        Akka.Actor.Props.Create(() => new EventEntity(entityId, node));
+
+    private void Handle(SubmitEvent command)
+    {
+        if (_state.HasApplied(command.EventId))
+        {
+            Sender.Tell(new EventAccepted(_state.EntityId, command.EventId, _state.Version, _node, Duplicate: true));
+            return;
+        }
+
+        var evt = new EventApplied(command.EventId, command.Type, command.Data, DateTimeOffset.UtcNow);
+        string mergedData;
+        string? problem;
+        try
+        {
+            problem = _state.CheckApplicable(evt, out mergedData);
+        }
+        catch (JsonException ex)
+        {
+            problem = $"data is not valid JSON: {ex.Message}";
+            mergedData = _state.Data;
+        }
+
+        if (problem is not null)
+        {
+            Sender.Tell(new EventRejected(_state.EntityId, command.EventId, problem));
+            return;
+        }
+
+        Persist(evt, persisted =>
+        {
+            _state = _state.Apply(persisted, LastSequenceNr, mergedData);
+            Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false));
+            if (LastSequenceNr % SnapshotEvery == 0)
+                SaveSnapshot(_state.ToSnapshot());
+        });
+    }
+}

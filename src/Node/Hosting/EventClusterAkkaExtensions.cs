@@ -1,0 +1,86 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.Client;
+using Akka.Hosting;
+using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Config;
+using Akka.Remote.Hosting;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Serialization;
+using EventCluster.Messages.Sharding;
+using EventCluster.Node.Cluster;
+using EventCluster.Node.Entities;
+using EventCluster.Node.Ingress;
+
+namespace EventCluster.Node.Hosting;
+
+/// <summary>The Akka.Hosting wiring of an EventCluster node, in one place.</summary>
+public static class EventClusterAkkaExtensions
+{
+    /// <summary>The tuning files under hocon/, loaded in this order before any fluent call.</summary>
+    public static readonly IReadOnlyList<string> HoconFiles = ["remote.hocon", "cluster.hocon", "sharding.hocon", "persistence.hocon"];
+
+    /// <summary>Adds the node's actor system: remoting, clustering, sharding, persistence, ingress and listeners.</summary>
+    public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddAkka(NodeSettings.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
+        return services;
+    }
+
+    /// <summary>Configures an Akka.Hosting builder as an EventCluster node.</summary>
+    public static AkkaConfigurationBuilder ConfigureEventClusterNode(this AkkaConfigurationBuilder builder, NodeSettings settings)
+    {
+        // Tuning files first: HOCON added after the fluent calls is silently ignored by them.
+        foreach (var file in HoconFiles)
+            builder.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", file), HoconAddMode.Prepend);
+
+        builder
+            .AddHocon(EventClusterSerializer.Binding, HoconAddMode.Prepend)
+            .AddHocon(settings.Journal.ToHocon(), HoconAddMode.Prepend)
+            .AddHocon($"akka.cluster.sharding.distributed-data.durable.lmdb.dir = \"{Path.Combine(settings.DataDir, "ddata").Replace("\\", "/")}\"",
+                HoconAddMode.Prepend)
+            .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+            .AddSetup(new DataOptionsSetup(settings.Journal.ToDataOptions()))
+            .ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLogger<AkkaLogBridge>();
+            })
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = settings.BindHost,
+                PublicHostName = settings.Host,
+                Port = settings.Port,
+            })
+            .WithClustering(new ClusterOptions { SeedNodes = settings.SeedAddresses.ToArray() })
+            .WithShardRegion<EntityRegion>(
+                EntityMessageExtractor.TypeName,
+                (system, _, _) =>
+                {
+                    var node = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+                    return entityId => EventEntity.Props(entityId, node);
+                },
+                new EntityMessageExtractor(),
+                new ShardOptions
+                {
+                    StateStoreMode = StateStoreMode.DData,
+                    RememberEntities = false,
+                    HandOffStopMessage = StopEntity.Instance,
+                })
+            .WithClusterClientReceptionist()
+            .WithActors((system, registry) =>
+            {
+                var region = registry.Get<EntityRegion>();
+                var status = new ClusterStatusReader(system, region);
+                var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status), IngressActor.Name);
+                registry.Register<IngressActor>(ingress);
+                ClusterClientReceptionist.Get(system).RegisterService(ingress);
+                system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");
+                system.ActorOf(ShardDistributionReporter.Props(region), "shard-distribution-reporter");
+            });
+        return builder;
+    }
+}

@@ -1,0 +1,98 @@
+using LinqToDB;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace EventCluster.Node.Hosting;
+
+/// <summary>The journal and snapshot store every node of a cluster shares.</summary>
+/// <param name="Kind">sqlite or postgres.</param>
+/// <param name="ConnectionString">The ADO.NET connection string.</param>
+/// <param name="ProviderName">The linq2db provider Akka.Persistence.Sql uses.</param>
+/// <param name="Description">What to call the journal in messages (never includes a password).</param>
+public sealed record JournalSettings(string Kind, string ConnectionString, string ProviderName, string Description)
+{
+    /// <summary>The embedded default.</summary>
+    public const string Default = "sqlite:data/eventcluster.db";
+
+    /// <summary>Parses <c>sqlite:PATH</c> or <c>postgres:CONNECTION-STRING</c>.</summary>
+    public static JournalSettings Parse(string value)
+    {
+        if (value.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase))
+        {
+            var path = value["sqlite:".Length..].Trim();
+            if (path.Length == 0)
+                throw new NodeOptionsException("--journal sqlite: needs a file path, for example sqlite:data/eventcluster.db");
+            var fullPath = Path.GetFullPath(path);
+            var builder = new SqliteConnectionStringBuilder
+            {
+                DataSource = fullPath,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = true,
+                // Several node processes share the file: a writer waits up to 30 s for the lock.
+                DefaultTimeout = 30,
+            };
+            return new JournalSettings("sqlite", builder.ToString(), "SQLite.MS", $"SQLite file {fullPath}");
+        }
+
+        if (value.StartsWith("postgres:", StringComparison.OrdinalIgnoreCase))
+        {
+            var connectionString = value["postgres:".Length..].Trim();
+            NpgsqlConnectionStringBuilder builder;
+            try
+            {
+                builder = new NpgsqlConnectionStringBuilder(connectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new NodeOptionsException($"--journal postgres: connection string is malformed: {ex.Message}");
+            }
+
+            return new JournalSettings("postgres", builder.ConnectionString, "PostgreSQL.15",
+                $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}");
+        }
+
+        throw new NodeOptionsException($"--journal '{value}' must start with sqlite: or postgres:");
+    }
+
+    /// <summary>HOCON that points the journal, snapshot store and read journal at this database.</summary>
+    public string ToHocon()
+    {
+        var connection = Quote(ConnectionString);
+        var provider = Quote(ProviderName);
+        return $$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql { connection-string = {{connection}}, provider-name = {{provider}} }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql { connection-string = {{connection}}, provider-name = {{provider}} }
+              }
+              query.journal.sql {
+                connection-string = {{connection}}
+                provider-name = {{provider}}
+                write-plugin = "akka.persistence.journal.sql"
+              }
+            }
+            """;
+    }
+
+    /// <summary>
+    /// The linq2db options Akka.Persistence.Sql uses for every connection; SQLite connections get
+    /// the multi-process tuning of <see cref="SqliteConnectionTuning"/>.
+    /// </summary>
+    public DataOptions ToDataOptions()
+    {
+        var options = new DataOptions().UseConnectionString(ProviderName, ConnectionString);
+        return Kind == "sqlite"
+            ? options.UseAfterConnectionOpened(SqliteConnectionTuning.Apply, (connection, _) =>
+            {
+                SqliteConnectionTuning.Apply(connection);
+                return Task.CompletedTask;
+            })
+            : options;
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

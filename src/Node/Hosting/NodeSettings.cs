@@ -1,0 +1,122 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace EventCluster.Node.Hosting;
+
+/// <summary>A node option that is unknown, malformed or out of range.</summary>
+public sealed class NodeOptionsException(string message) : Exception(message);
+
+/// <summary>
+/// Where this node listens, whom it joins and where it keeps its data. Each value comes from
+/// the command line, else the <c>EVENTCLUSTER_*</c> environment variable, else the
+/// <c>EventCluster</c> section of appsettings.json, else its default.
+/// </summary>
+public sealed record NodeSettings(
+    string Host,
+    string BindHost,
+    int Port,
+    int HttpPort,
+    IReadOnlyList<string> Seeds,
+    JournalSettings Journal,
+    string DataDir)
+{
+    /// <summary>Name of the actor system; every node and client of one cluster must use it.</summary>
+    public const string SystemName = "eventcluster";
+
+    /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
+    public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
+    [
+        ("--host", "EVENTCLUSTER_HOST", "Host", "public host name of this node (default 127.0.0.1)"),
+        ("--bind-host", "EVENTCLUSTER_BIND_HOST", "BindHost", "address to listen on (default: same as --host; 0.0.0.0 in containers)"),
+        ("--port", "EVENTCLUSTER_PORT", "Port", "Akka.Remote port (default 4053)"),
+        ("--http-port", "EVENTCLUSTER_HTTP_PORT", "HttpPort", "HTTP API port (default: port + 1000; 0 disables)"),
+        ("--seeds", "EVENTCLUSTER_SEEDS", "Seeds", "comma-separated host:port of the seed nodes (default 127.0.0.1:4053)"),
+        ("--journal", "EVENTCLUSTER_JOURNAL", "Journal", "sqlite:PATH or postgres:CONNECTION-STRING (default sqlite:data/eventcluster.db)"),
+        ("--data-dir", "EVENTCLUSTER_DATA_DIR", "DataDir", "node-local files (default data/node-<port>)"),
+    ];
+
+    /// <summary>The Akka address of this node.</summary>
+    public string SelfAddress => $"akka.tcp://{SystemName}@{Host}:{Port}";
+
+    /// <summary>The Akka addresses of the seed nodes.</summary>
+    public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"akka.tcp://{SystemName}@{seed}").ToList();
+
+    /// <summary>Usage text for --help and option errors.</summary>
+    public static string Usage =>
+        "usage: EventCluster.Node [options]\n\n" +
+        string.Join("\n", Options.Select(o => $"  {o.Option,-12} {o.Variable,-24} {o.Meaning}"));
+
+    /// <summary>Reads the settings; throws <see cref="NodeOptionsException"/> on bad input.</summary>
+    public static NodeSettings Load(string[] args, Func<string, string?> environment, IConfiguration configuration)
+    {
+        var fromArgs = ParseArgs(args);
+        var section = configuration.GetSection("EventCluster");
+
+        string? Value(string option)
+        {
+            var (_, variable, key, _) = Options.Single(o => o.Option == option);
+            return fromArgs.GetValueOrDefault(option) ?? NonEmpty(environment(variable)) ?? NonEmpty(section[key]);
+        }
+
+        var host = Value("--host") ?? "127.0.0.1";
+        var port = ParsePort("--port", Value("--port"), 4053, allowZero: false);
+        var httpPort = ParsePort("--http-port", Value("--http-port"), port + 1000 <= 65535 ? port + 1000 : 0, allowZero: true);
+        var seeds = ParseSeeds(Value("--seeds") ?? "127.0.0.1:4053");
+        var journal = JournalSettings.Parse(Value("--journal") ?? JournalSettings.Default);
+        var dataDir = Path.GetFullPath(Value("--data-dir") ?? Path.Combine("data", $"node-{port}"));
+
+        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir);
+    }
+
+    /// <summary>Parses a comma-separated host:port list; throws on a malformed entry.</summary>
+    public static IReadOnlyList<string> ParseSeeds(string value)
+    {
+        var seeds = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (seeds.Length == 0)
+            throw new NodeOptionsException("--seeds needs at least one host:port");
+        foreach (var seed in seeds)
+        {
+            var colon = seed.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(seed[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var p) ||
+                p is < 1 or > 65535)
+                throw new NodeOptionsException($"seed '{seed}' is not host:port (port 1-65535)");
+        }
+
+        return seeds;
+    }
+
+    private static Dictionary<string, string> ParseArgs(string[] args)
+    {
+        var values = new Dictionary<string, string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var equals = arg.IndexOf('=');
+            var name = equals > 0 ? arg[..equals] : arg;
+            if (Options.All(o => o.Option != name))
+                throw new NodeOptionsException($"unknown option '{name}'");
+            string value;
+            if (equals > 0)
+                value = arg[(equals + 1)..];
+            else if (i + 1 < args.Length)
+                value = args[++i];
+            else
+                throw new NodeOptionsException($"option {name} needs a value");
+            values[name] = value;
+        }
+
+        return values;
+    }
+
+    private static int ParsePort(string option, string? value, int fallback, bool allowZero)
+    {
+        if (value is null)
+            return fallback;
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ||
+            port > 65535 || (port == 0 && !allowZero))
+            throw new NodeOptionsException($"{option} '{value}' is not a port ({(allowZero ? 0 : 1)}-65535)");
+        return port;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,63 @@
+using Akka.Actor;
+using Akka.Event;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+using EventCluster.Messages.Validation;
+using EventCluster.Node.Cluster;
+
+namespace EventCluster.Node.Ingress;
+
+/// <summary>
+/// The node's front door, registered with the cluster-client receptionist: validates what
+/// clients send, routes events and state queries through the shard region, and answers
+/// journal and cluster-status queries itself. Nothing invalid reaches an entity.
+/// </summary>
+public sealed class IngressActor : ReceiveActor
+{
+    /// <summary>The name (and so the path <c>/user/ingress</c>) clients address.</summary>
+    public const string Name = "ingress";
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    /// <summary>Creates the ingress in front of the entity shard region.</summary>
+    public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status)
+    {
+        Receive<SubmitEvent>(command =>
+        {
+            var problem = EventValidation.Check(command);
+            if (problem is null)
+                region.Forward(command);
+            else
+                Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
+        });
+        Receive<GetEntityState>(query =>
+        {
+            var problem = EventValidation.CheckEntityId(query.EntityId);
+            if (problem is null)
+                region.Forward(query);
+            else
+                Sender.Tell(new QueryRejected(query.EntityId ?? "", problem));
+        });
+        Receive<GetEntityJournal>(query =>
+        {
+            var problem = EventValidation.CheckEntityId(query.EntityId);
+            if (problem is null)
+                journal.ReadAsync(query).PipeTo(Sender, failure: ex => Fail(query.EntityId, "reading the journal", ex));
+            else
+                Sender.Tell(new QueryRejected(query.EntityId ?? "", problem));
+        });
+        Receive<GetClusterStatus>(_ =>
+            status.ReadAsync().PipeTo(Sender, failure: ex => Fail("", "reading the cluster status", ex)));
+    }
+
+    /// <summary>Props of the ingress.</summary>
+    public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status) =>
+        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status));
+
+    private QueryRejected Fail(string entityId, string what, Exception ex)
+    {
+        _log.Warning(ex, "Failed {0} for entity {1}", what, entityId);
+        return new QueryRejected(entityId, $"{what} failed: {ex.GetBaseException().Message}");
+    }
+}

@@ -1,0 +1,38 @@
+using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using EventCluster.Messages.Journal;
+using EventCluster.Messages.Queries;
+using EventCluster.Node.Entities;
+
+namespace EventCluster.Node.Ingress;
+
+/// <summary>Reads an entity's applied event ids straight from the journal, the source of truth.</summary>
+public sealed class JournalReader(ActorSystem system)
+{
+    /// <summary>Largest page answered at once; keeps a reply far below the remoting frame size.</summary>
+    public const int MaxPageSize = 5_000;
+
+    private readonly SqlReadJournal _journal =
+        PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+
+    private readonly IMaterializer _materializer = system.Materializer();
+
+    /// <summary>One page of the entity's journal.</summary>
+    public async Task<EntityJournalResult> ReadAsync(GetEntityJournal query)
+    {
+        var pageSize = Math.Clamp(query.MaxEntries, 1, MaxPageSize);
+        var envelopes = await _journal
+            .CurrentEventsByPersistenceId(EventEntity.PersistenceIdOf(query.EntityId), Math.Max(1, query.FromSequenceNr), long.MaxValue)
+            .Take(pageSize + 1)
+            .RunWith(Sink.Seq<EventEnvelope>(), _materializer);
+
+        var entries = envelopes
+            .Take(pageSize)
+            .Select(envelope => new JournalEntry(envelope.SequenceNr, (envelope.Event as EventApplied)?.EventId ?? ""))
+            .ToList();
+        return new EntityJournalResult(query.EntityId, entries, envelopes.Count > pageSize);
+    }
+}

@@ -1,0 +1,58 @@
+using EventCluster.Node.Api;
+using EventCluster.Node.Hosting;
+
+// Exit codes: 0 after a graceful leave, 1 when the journal cannot be opened, 2 for bad options.
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.Out.WriteLine(NodeSettings.Usage);
+    return 0;
+}
+
+NodeSettings settings;
+try
+{
+    var configuration = new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true)
+        .Build();
+    settings = NodeSettings.Load(args, Environment.GetEnvironmentVariable, configuration);
+}
+catch (NodeOptionsException ex)
+{
+    Console.Error.WriteLine($"EventCluster.Node: {ex.Message}\n\n{NodeSettings.Usage}");
+    return 2;
+}
+
+IHost host;
+if (settings.HttpPort > 0)
+{
+    var web = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+    web.ConfigureEventClusterNode(settings);
+    web.WebHost.UseUrls($"http://{(settings.BindHost == "0.0.0.0" ? "*" : settings.BindHost)}:{settings.HttpPort}");
+    var app = web.Build();
+    app.MapEventClusterApi();
+    host = app;
+}
+else
+{
+    var generic = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+    generic.ConfigureEventClusterNode(settings);
+    host = generic.Build();
+}
+
+var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EventCluster.Node");
+try
+{
+    await JournalBootstrap.PrepareAsync(settings.Journal, CancellationToken.None);
+}
+catch (JournalUnavailableException ex)
+{
+    log.LogCritical("Journal unavailable, the node will not start: {Reason}", ex.Message);
+    return 1;
+}
+
+log.LogInformation("Starting node {Address} (bind {BindHost}, HTTP {HttpPort}), seeds {Seeds}, journal {Journal}, data {DataDir}",
+    settings.SelfAddress, settings.BindHost, settings.HttpPort == 0 ? "off" : settings.HttpPort.ToString(),
+    string.Join(",", settings.Seeds), settings.Journal.Description, settings.DataDir);
+await host.RunAsync();
+return Environment.ExitCode;
