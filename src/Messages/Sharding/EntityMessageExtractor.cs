@@ -19,5 +19,6 @@ public sealed class EntityMessageExtractor() : HashCodeMessageExtractor(ShardCou
     public const string TypeName = "entity";
 
     /// <inheritdoc />
+    /// <remarks>Null for any other message: the region drops it (Akka handles its own StartEntity).</remarks>
     public override string EntityId(object message) => (message as IWithEntityId)?.EntityId!;
 }

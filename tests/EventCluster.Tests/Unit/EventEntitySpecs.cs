@@ -1,0 +1,163 @@
+using Akka.Actor;
+using Akka.Configuration;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+using EventCluster.Messages.Serialization;
+using EventCluster.Node.Entities;
+
+namespace EventCluster.Tests.Unit;
+
+public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private const string Node = "akka.tcp://eventcluster@127.0.0.1:4053";
+
+    private static readonly Config TestConfig = ConfigurationFactory.ParseString($$"""
+        akka.actor.serialize-messages = on
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
+        akka.persistence.snapshot-store.local.dir = "{{Path.Combine(Path.GetTempPath(), "eventcluster-specs-" + Guid.NewGuid().ToString("N")).Replace("\\", "/")}}"
+        """).WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding));
+
+    public EventEntitySpecs() : base(TestConfig)
+    {
+    }
+
+    [Fact]
+    public void Should_acknowledge_an_event_with_the_new_version_and_the_hosting_node()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-1", Node));
+
+        entity.Tell(new SubmitEvent("acct-1", "e1", "deposit", """{"amount":5}"""));
+
+        var accepted = ExpectMsg<EventAccepted>();
+        Assert.Equal(new EventAccepted("acct-1", "e1", 1, Node, false), accepted);
+    }
+
+    [Fact]
+    public void Should_recover_acknowledged_events_from_the_journal_after_a_restart()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-2", Node));
+        entity.Tell(new SubmitEvent("acct-2", "e1", "deposit", """{"amount":5}"""));
+        entity.Tell(new SubmitEvent("acct-2", "e2", "withdraw", """{"amount":2}"""));
+        ExpectMsg<EventAccepted>();
+        ExpectMsg<EventAccepted>();
+        StopAndWait(entity);
+
+        var revived = Sys.ActorOf(EventEntity.Props("acct-2", Node));
+        revived.Tell(new GetEntityState("acct-2"));
+
+        var state = ExpectMsg<EntityStateResult>();
+        Assert.True(state.Exists);
+        Assert.Equal(2, state.Version);
+        Assert.Equal("e2", state.LastEventId);
+        Assert.Equal("""{"amount":2}""", state.Data);
+        Assert.Equal(1, state.CountsByType["deposit"]);
+    }
+
+    [Fact]
+    public void Should_answer_a_repeated_event_id_as_duplicate_and_change_nothing()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-3", Node));
+        entity.Tell(new SubmitEvent("acct-3", "e1", "deposit", """{"amount":5}"""));
+        ExpectMsg<EventAccepted>();
+
+        entity.Tell(new SubmitEvent("acct-3", "e1", "deposit", """{"amount":999}"""));
+        var duplicate = ExpectMsg<EventAccepted>();
+        entity.Tell(new GetEntityState("acct-3"));
+        var state = ExpectMsg<EntityStateResult>();
+
+        Assert.True(duplicate.Duplicate);
+        Assert.Equal(1, duplicate.Version);
+        Assert.Equal(1, state.EventCount);
+        Assert.Equal("""{"amount":5}""", state.Data);
+    }
+
+    [Fact]
+    public void Should_keep_deduplicating_after_recovering_from_a_snapshot()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-4", Node));
+        for (var i = 1; i <= EventEntity.SnapshotEvery + 2; i++)
+            entity.Tell(new SubmitEvent("acct-4", $"e{i}", "tick", "{}"));
+        ReceiveN(EventEntity.SnapshotEvery + 2, TimeSpan.FromSeconds(30));
+        StopAndWait(entity);
+
+        var revived = Sys.ActorOf(EventEntity.Props("acct-4", Node));
+        revived.Tell(new SubmitEvent("acct-4", "e7", "tick", "{}"));
+        revived.Tell(new SubmitEvent("acct-4", "new", "tick", "{}"));
+
+        Assert.True(ExpectMsg<EventAccepted>().Duplicate);
+        var accepted = ExpectMsg<EventAccepted>();
+        Assert.False(accepted.Duplicate);
+        Assert.Equal(EventEntity.SnapshotEvery + 3, accepted.Version);
+    }
+
+    [Fact]
+    public void Should_apply_events_in_the_order_received_with_contiguous_versions()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-5", Node));
+        for (var i = 1; i <= 50; i++)
+            entity.Tell(new SubmitEvent("acct-5", $"e{i}", "set", $$"""{"last":{{i}}}"""));
+
+        var versions = ReceiveN(50).Cast<EventAccepted>().Select(a => a.Version).ToList();
+        entity.Tell(new GetEntityState("acct-5"));
+        var state = ExpectMsg<EntityStateResult>();
+
+        Assert.Equal(Enumerable.Range(1, 50).Select(v => (long)v), versions);
+        Assert.Equal("""{"last":50}""", state.Data);
+    }
+
+    [Fact]
+    public void Should_reject_an_event_that_would_exceed_the_state_limit_and_keep_its_state()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-6", Node));
+        var chunk = new string('x', 60_000);
+        object reply;
+        var i = 0;
+        do
+        {
+            i++;
+            entity.Tell(new SubmitEvent("acct-6", $"e{i}", "grow", $$"""{"k{{i}}":"{{chunk}}"}"""));
+            reply = ExpectMsg<object>();
+        } while (reply is EventAccepted && i < 40);
+
+        var rejected = Assert.IsType<EventRejected>(reply);
+        entity.Tell(new GetEntityState("acct-6"));
+        var state = ExpectMsg<EntityStateResult>();
+
+        Assert.Contains("limit", rejected.Reason);
+        Assert.Equal(i - 1, state.Version);
+    }
+
+    [Fact]
+    public void Should_process_queued_events_before_stopping_on_the_hand_off_message()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-7", Node));
+        Watch(entity);
+        for (var i = 1; i <= 20; i++)
+            entity.Tell(new SubmitEvent("acct-7", $"e{i}", "tick", "{}"));
+        entity.Tell(StopEntity.Instance);
+
+        Assert.Equal(20, ReceiveN(20).OfType<EventAccepted>().Count());
+        ExpectTerminated(entity);
+    }
+
+    [Fact]
+    public void Should_answer_state_of_an_entity_without_events_as_not_existing()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("nobody", Node));
+
+        entity.Tell(new GetEntityState("nobody"));
+
+        var state = ExpectMsg<EntityStateResult>();
+        Assert.False(state.Exists);
+        Assert.Equal(0, state.Version);
+    }
+
+    private void StopAndWait(IActorRef actor)
+    {
+        Watch(actor);
+        actor.Tell(StopEntity.Instance);
+        ExpectTerminated(actor);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Serialization;
+using EventCluster.Messages;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Journal;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+using EventCluster.Messages.Serialization;
+
+namespace EventCluster.Tests.Unit;
+
+public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 25, 1, 2, 3, TimeSpan.Zero);
+
+    public SerializerSpecs() : base(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
+    {
+    }
+
+    private static readonly IEventClusterMessage[] Samples =
+    [
+        new SubmitEvent("acct-1", "ev-1", "deposit", """{"amount":5,"nested":{"x":[1,2,"é"]}}"""),
+        StopEntity.Instance,
+        new EventAccepted("acct-1", "ev-1", 7, "akka.tcp://eventcluster@127.0.0.1:4053", true),
+        new EventRejected("acct-1", "ev-1", "data must be a JSON object"),
+        new QueryRejected("acct-1", "entity id is required"),
+        new GetEntityState("acct-1"),
+        new EntityStateResult("acct-1", true, 3, 3, new Dictionary<string, long> { ["deposit"] = 2, ["withdraw"] = 1 },
+            "ev-3", "withdraw", At, """{"amount":3}""", "akka.tcp://eventcluster@127.0.0.1:4054"),
+        new GetEntityJournal("acct-1", 1, 5000),
+        new EntityJournalResult("acct-1", [new JournalEntry(1, "ev-1"), new JournalEntry(2, "ev-2")], true),
+        GetClusterStatus.Instance,
+        new ClusterStatusResult(
+            [new MemberInfo("akka.tcp://eventcluster@127.0.0.1:4053", "Up", ["seed"], true)],
+            "akka.tcp://eventcluster@127.0.0.1:4053",
+            [new NodeShards("akka.tcp://eventcluster@127.0.0.1:4053", 2, 5, ["1", "2"])],
+            "akka.tcp://eventcluster@127.0.0.1:4053"),
+        new EventApplied("ev-1", "deposit", """{"amount":5}""", At),
+        new EntitySnapshot(2, 2, new Dictionary<string, long> { ["deposit"] = 2 }, "ev-2", "deposit", At, """{"amount":7}""",
+            ["ev-1", "ev-2"]),
+    ];
+
+    public static TheoryData<IEventClusterMessage> Contracts() => new(Samples);
+
+    [Theory]
+    [MemberData(nameof(Contracts))]
+    public void Should_round_trip_every_contract_through_the_eventcluster_serializer(IEventClusterMessage message)
+    {
+        var serializer = Sys.Serialization.FindSerializerFor(message);
+        Assert.IsType<EventClusterSerializer>(serializer);
+
+        var manifest = Serialization.ManifestFor(serializer, message);
+        var copy = Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, manifest);
+
+        Assert.Equal(message.GetType(), copy.GetType());
+        Assert.Equivalent(message, copy, strict: true);
+    }
+
+    [Fact]
+    public void Should_cover_every_contract_type_it_knows()
+    {
+        var tested = Samples.Select(sample => sample.GetType()).ToHashSet();
+        var contracts = typeof(IEventClusterMessage).Assembly.GetTypes()
+            .Where(t => typeof(IEventClusterMessage).IsAssignableFrom(t) && t is { IsInterface: false, IsAbstract: false })
+            .ToHashSet();
+
+        Assert.Equal(contracts, EventClusterSerializer.KnownTypes.ToHashSet());
+        Assert.Equal(contracts, tested);
+    }
+
+    [Fact]
+    public void Should_write_payloads_as_json_not_as_escaped_strings()
+    {
+        var serializer = (EventClusterSerializer)Sys.Serialization.FindSerializerFor(new SubmitEvent("a", "b", "c", "{}"));
+        var bytes = serializer.ToBinary(new SubmitEvent("a", "b", "c", """{"k":"v"}"""));
+
+        Assert.Contains("\"data\":{\"k\":\"v\"}", System.Text.Encoding.UTF8.GetString(bytes));
+    }
+
+    [Fact]
+    public void Should_refuse_unknown_manifests()
+    {
+        var serializer = (EventClusterSerializer)Sys.Serialization.FindSerializerFor(new GetEntityState("a"));
+
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "System.Diagnostics.Process"));
+        Assert.Contains("unknown manifest", error.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_types_that_are_not_contracts()
+    {
+        var serializer = (EventClusterSerializer)Sys.Serialization.FindSerializerFor(new GetEntityState("a"));
+
+        Assert.Throws<ArgumentException>(() => serializer.ToBinary(new object()));
+    }
+}
