@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace EventCluster.Tests.Support;
+
+/// <summary>
+/// Every process the specs start, so that none outlives the test run: each spec kills what it
+/// started, and anything left is killed when the test process exits.
+/// </summary>
+public static partial class ChildProcesses
+{
+    private static readonly ConcurrentDictionary<int, Process> Running = new();
+
+    static ChildProcesses()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+    }
+
+    /// <summary>Starts a process with redirected output and tracks it.</summary>
+    public static Process Start(ProcessStartInfo startInfo)
+    {
+        startInfo.UseShellExecute = false;
+        startInfo.RedirectStandardOutput = true;
+        startInfo.RedirectStandardError = true;
+        startInfo.RedirectStandardInput = true;
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {startInfo.FileName}");
+        Running[process.Id] = process;
+        return process;
+    }
+
+    /// <summary>Kills the process (SIGKILL) if it still runs and forgets it.</summary>
+    public static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It already exited.
+        }
+
+        Running.TryRemove(process.Id, out _);
+    }
+
+    /// <summary>Sends SIGTERM, the signal a graceful leave answers to.</summary>
+    public static void Terminate(Process process)
+    {
+        if (!process.HasExited && SendSignal(process.Id, SigTerm) != 0)
+            throw new InvalidOperationException($"kill -TERM {process.Id} failed");
+    }
+
+    /// <summary>Forgets a process that has exited by itself.</summary>
+    public static void Forget(Process process) => Running.TryRemove(process.Id, out _);
+
+    private static void KillAll()
+    {
+        foreach (var process in Running.Values)
+            Kill(process);
+    }
+
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+}

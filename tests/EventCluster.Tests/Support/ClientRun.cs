@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace EventCluster.Tests.Support;
+
+/// <summary>One run of the real eventcluster client.</summary>
+public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
+{
+    /// <summary>Standard output parsed as the one JSON document --json promises.</summary>
+    public JsonNode Json => JsonNode.Parse(Stdout) ?? throw new InvalidOperationException("empty output");
+
+    /// <summary>Runs the client with <paramref name="arguments"/>, killing it after <paramref name="timeout"/>.</summary>
+    public static async Task<ClientRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    {
+        var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetTempPath() };
+        startInfo.ArgumentList.Add(BuiltArtifacts.ClientDll);
+        foreach (var argument in arguments)
+            startInfo.ArgumentList.Add(argument);
+        startInfo.Environment.Remove("EVENTCLUSTER_SEEDS");
+        var process = ChildProcesses.Start(startInfo);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ChildProcesses.Kill(process);
+            throw new TimeoutException($"eventcluster {string.Join(" ", arguments)} did not finish; stderr:\n{await stderr}");
+        }
+
+        ChildProcesses.Forget(process);
+        return new ClientRun(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace EventCluster.Tests.Support;
+
+/// <summary>A real node process started from the built node, with its log lines collected.</summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _lines = [];
+
+    private NodeProcess(Process process, int port, int httpPort)
+    {
+        _process = process;
+        Port = port;
+        HttpPort = httpPort;
+        _process.OutputDataReceived += (_, e) => Collect(e.Data);
+        _process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    /// <summary>Akka.Remote port.</summary>
+    public int Port { get; }
+
+    /// <summary>HTTP port (0 when disabled).</summary>
+    public int HttpPort { get; }
+
+    /// <summary>host:port of the node, as the client and seeds name it.</summary>
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>The node's Akka address.</summary>
+    public string Address => $"akka.tcp://eventcluster@127.0.0.1:{Port}";
+
+    /// <summary>True once the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Exit code of the exited process.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Every line logged so far.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lines)
+                return _lines.ToList();
+        }
+    }
+
+    /// <summary>Starts a node with exactly these arguments (nothing from the environment).</summary>
+    public static NodeProcess Start(IEnumerable<string> arguments, int port = 0, int httpPort = 0)
+    {
+        var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetTempPath() };
+        startInfo.ArgumentList.Add(BuiltArtifacts.NodeDll);
+        foreach (var argument in arguments)
+            startInfo.ArgumentList.Add(argument);
+        foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
+            startInfo.Environment.Remove(variable);
+        return new NodeProcess(ChildProcesses.Start(startInfo), port, httpPort);
+    }
+
+    /// <summary>Starts a cluster node on the given ports, seeds and journal.</summary>
+    public static NodeProcess StartNode(int port, int httpPort, IEnumerable<string> seeds, string journal, string dataDir) =>
+        Start(["--port", port.ToString(), "--http-port", httpPort.ToString(), "--seeds", string.Join(",", seeds),
+            "--journal", journal, "--data-dir", dataDir], port, httpPort);
+
+    /// <summary>Lines matching <paramref name="pattern"/>.</summary>
+    public IReadOnlyList<string> LinesMatching(string pattern) => Lines.Where(line => Regex.IsMatch(line, pattern)).ToList();
+
+    /// <summary>Waits until the process exits; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"node {Endpoint} did not exit within {timeout.TotalSeconds:0}s; last lines:\n{Tail()}");
+        }
+
+        // The parameterless wait returns once the output readers have drained the last lines.
+        _process.WaitForExit();
+        ChildProcesses.Forget(_process);
+        return _process.ExitCode;
+    }
+
+    /// <summary>kill -9.</summary>
+    public void Kill() => ChildProcesses.Kill(_process);
+
+    /// <summary>SIGTERM: leave the cluster gracefully.</summary>
+    public void Terminate() => ChildProcesses.Terminate(_process);
+
+    /// <summary>The last lines of the log, for failure messages.</summary>
+    public string Tail(int count = 30) => string.Join("\n", Lines.TakeLast(count));
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        ChildProcesses.Kill(_process);
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Collect(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_lines)
+            _lines.Add(line);
+    }
+}
