@@ -130,8 +130,7 @@ public static class LoadCommand
     /// </summary>
     private static async Task KeepPlacementFreshAsync(ClusterConnection connection, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(PlacementRefreshInterval);
-        do
+        while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
@@ -139,24 +138,21 @@ public static class LoadCommand
             }
             catch (Exception ex) when (ex is TimeoutException or AskTimeoutException)
             {
-                // Keep the previous placement; the next tick tries again.
+                // Keep the previous placement; the next round tries again.
             }
-        } while (await WaitTickAsync(timer, cancellationToken));
-    }
 
-    private static async Task<bool> WaitTickAsync(PeriodicTimer timer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
+            // While shards are still being allocated, learn the new ones quickly.
+            var pause = connection.PlacementComplete ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(1);
+            try
+            {
+                await Task.Delay(pause, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
-
-    private static readonly TimeSpan PlacementRefreshInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>The acked file and, beside it, the file of every event sent.</summary>
     private sealed class RecordFiles : IAsyncDisposable

@@ -72,6 +72,9 @@ public sealed class ClusterConnection : IAsyncDisposable
         _requester = _system.ActorOf(Props.Create(() => new Requester(client, _pending)), "requester");
     }
 
+    /// <summary>True when every shard's node is known (a new cluster allocates shards as entities are first used).</summary>
+    public bool PlacementComplete => _ingressByShard.Count == EntityMessageExtractor.ShardCount;
+
     /// <summary>The seed nodes contacted.</summary>
     public IReadOnlyList<string> Seeds { get; }
 
@@ -145,7 +148,11 @@ public sealed class ClusterConnection : IAsyncDisposable
         var mine = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         var waiting = _pending.GetOrAdd(key, mine);
         if (ReferenceEquals(waiting, mine))
-            _requester.Tell(new Requester.Outgoing(message, target));
+        {
+            _requester.Tell(target is not null && message is SubmitEvent command
+                ? new Requester.OutgoingDirect(target, command)
+                : new Requester.Outgoing(message));
+        }
         try
         {
             return await waiting.Task.WaitAsync(timeout);
@@ -175,9 +182,15 @@ public sealed class ClusterConnection : IAsyncDisposable
         public static string Journal(string entityId) => $"j|{entityId}";
     }
 
-    /// <summary>Sends requests through the ClusterClient and completes the callers waiting for replies.</summary>
+    /// <summary>
+    /// Sends requests through the ClusterClient, or straight to a node's ingress in batches, and
+    /// completes the callers waiting for replies.
+    /// </summary>
     private sealed class Requester : ReceiveActor
     {
+        private readonly Dictionary<IActorRef, List<SubmitEvent>> _direct = [];
+        private bool _flushQueued;
+
         public Requester(IActorRef client, ConcurrentDictionary<string, TaskCompletionSource<object>> pending)
         {
             void Complete(string key, object reply)
@@ -186,15 +199,18 @@ public sealed class ClusterConnection : IAsyncDisposable
                     waiting.TrySetResult(reply);
             }
 
-            Receive<Outgoing>(outgoing =>
-            {
-                if (outgoing.Target is not null)
-                    outgoing.Target.Tell(outgoing.Message);
-                else
-                    client.Tell(new ClusterClient.Send(IngressPath, outgoing.Message, localAffinity: true));
-            });
+            Receive<Outgoing>(outgoing => client.Tell(new ClusterClient.Send(IngressPath, outgoing.Message, localAffinity: true)));
+            Receive<OutgoingDirect>(Buffer);
+            Receive<Flush>(_ => FlushDirect());
             Receive<EventAccepted>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
             Receive<EventRejected>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
+            Receive<EventReplyBatch>(batch =>
+            {
+                foreach (var reply in batch.Accepted)
+                    Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply);
+                foreach (var reply in batch.Rejected)
+                    Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply);
+            });
             Receive<EntityStateResult>(reply => Complete(RequestKeys.State(reply.EntityId), reply));
             Receive<EntityJournalResult>(reply => Complete(RequestKeys.Journal(reply.EntityId), reply));
             Receive<ClusterStatusResult>(reply => Complete(RequestKeys.Status, reply));
@@ -211,7 +227,54 @@ public sealed class ClusterConnection : IAsyncDisposable
             });
         }
 
-        public sealed record Outgoing(IEventClusterMessage Message, IActorRef? Target);
+        private void Buffer(OutgoingDirect outgoing)
+        {
+            if (!_direct.TryGetValue(outgoing.Target, out var events))
+                _direct[outgoing.Target] = events = [];
+            events.Add(outgoing.Command);
+            if (_flushQueued)
+                return;
+            // The flush queues behind every event already in the mailbox, so one batch carries
+            // them all without holding any back.
+            _flushQueued = true;
+            Self.Tell(Flush.Instance);
+        }
+
+        private void FlushDirect()
+        {
+            _flushQueued = false;
+            foreach (var (target, events) in _direct)
+            {
+                var batch = new List<SubmitEvent>();
+                var bytes = 0;
+                foreach (var command in events)
+                {
+                    if (batch.Count == SubmitEventBatch.MaxEvents || bytes + command.Data.Length > SubmitEventBatch.MaxDataBytes)
+                    {
+                        target.Tell(new SubmitEventBatch(batch));
+                        batch = [];
+                        bytes = 0;
+                    }
+
+                    batch.Add(command);
+                    bytes += command.Data.Length;
+                }
+
+                if (batch.Count > 0)
+                    target.Tell(new SubmitEventBatch(batch));
+            }
+
+            _direct.Clear();
+        }
+
+        public sealed record Outgoing(IEventClusterMessage Message);
+
+        public sealed record OutgoingDirect(IActorRef Target, SubmitEvent Command);
+
+        private sealed class Flush
+        {
+            public static readonly Flush Instance = new();
+        }
     }
 }
 
