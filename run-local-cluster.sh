@@ -22,9 +22,12 @@ node_dll=src/Node/bin/$config/net10.0/EventCluster.Node.dll
 pids=()
 stop_all() {
   trap - INT TERM
-  echo "Stopping ${#pids[@]} nodes gracefully..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "Stopping ${#pids[@]} nodes gracefully, last started first..."
+  # One at a time: each leaving node hands its shards to nodes that are staying.
+  for ((j = ${#pids[@]} - 1; j >= 0; j--)); do
+    kill -TERM "${pids[j]}" 2>/dev/null || true
+    wait "${pids[j]}" 2>/dev/null || true
+  done
   echo "All nodes stopped."
   exit 0
 }
@@ -35,8 +38,9 @@ for ((i = 0; i < nodes; i++)); do
   name="node$((i + 1)):$port"
   # Each node runs in its own process group so that Ctrl-C reaches only this script, which then
   # asks every node to leave in turn instead of killing them all at once.
+  # The log prefixer ignores Ctrl-C too, so it keeps printing while the node says goodbye.
   setsid dotnet "$node_dll" --port "$port" --seeds "$seeds" --journal "$journal" \
-    > >(sed -u "s/^/[$name] /") 2>&1 &
+    > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
 done
 

@@ -1,5 +1,6 @@
 using EventCluster.Client.Cli;
 using EventCluster.Client.Commands;
+using EventCluster.Messages.Validation;
 
 const string usage = """
     usage: eventcluster COMMAND [options]
@@ -54,15 +55,12 @@ catch (ClusterUnreachableException ex)
 
 static IReadOnlyList<string> ParseSeeds(string value)
 {
-    var seeds = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    if (seeds.Length == 0)
-        throw new UsageException("--seeds needs at least one host:port");
-    foreach (var seed in seeds)
+    try
     {
-        var colon = seed.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(seed[(colon + 1)..], out var port) || port is < 1 or > 65535)
-            throw new UsageException($"seed '{seed}' is not host:port");
+        return SeedList.Parse(value);
     }
-
-    return seeds;
+    catch (FormatException ex)
+    {
+        throw new UsageException(ex.Message);
+    }
 }

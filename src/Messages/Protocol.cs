@@ -13,3 +13,16 @@ public interface IWithEntityId
     /// <summary>The id of the entity the message is for.</summary>
     string EntityId { get; }
 }
+
+/// <summary>Names nodes and clients must agree on.</summary>
+public static class ClusterNames
+{
+    /// <summary>The actor system of every node of a cluster.</summary>
+    public const string SystemName = "eventcluster";
+
+    /// <summary>The actor system of a client; it never joins the cluster.</summary>
+    public const string ClientSystemName = "eventcluster-client";
+
+    /// <summary>Path of the ingress actor on every node, the one actor clients address.</summary>
+    public const string IngressPath = "/user/ingress";
+}

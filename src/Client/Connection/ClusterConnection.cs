@@ -27,12 +27,6 @@ namespace EventCluster.Client.Connection;
 /// </remarks>
 public sealed class ClusterConnection : IAsyncDisposable
 {
-    /// <summary>Name of the cluster's actor system.</summary>
-    public const string SystemName = "eventcluster";
-
-    /// <summary>Path of the ingress actor on every node.</summary>
-    public const string IngressPath = "/user/ingress";
-
     private readonly ActorSystem _system;
     private readonly IActorRef _requester;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<object>> _pending = new(StringComparer.Ordinal);
@@ -63,9 +57,9 @@ public sealed class ClusterConnection : IAsyncDisposable
             .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
             .WithFallback(LoadRemoteTuning())
             .WithFallback(ClusterClientReceptionist.DefaultConfig());
-        _system = ActorSystem.Create("eventcluster-client", config);
+        _system = ActorSystem.Create(ClusterNames.ClientSystemName, config);
 
-        var contacts = seeds.Select(seed => ActorPath.Parse($"akka.tcp://{SystemName}@{seed}/system/receptionist"))
+        var contacts = seeds.Select(seed => ActorPath.Parse($"akka.tcp://{ClusterNames.SystemName}@{seed}/system/receptionist"))
             .ToImmutableHashSet();
         var client = _system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(_system).WithInitialContacts(contacts)),
             "cluster-client");
@@ -105,7 +99,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             IActorRef ingress;
             try
             {
-                ingress = await _system.ActorSelection($"{node.Address}{IngressPath}").ResolveOne(timeout);
+                ingress = await _system.ActorSelection($"{node.Address}{ClusterNames.IngressPath}").ResolveOne(timeout);
             }
             catch (ActorNotFoundException)
             {
@@ -148,11 +142,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         var mine = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         var waiting = _pending.GetOrAdd(key, mine);
         if (ReferenceEquals(waiting, mine))
-        {
-            _requester.Tell(target is not null && message is SubmitEvent command
-                ? new Requester.OutgoingDirect(target, command)
-                : new Requester.Outgoing(message));
-        }
+            _requester.Tell(new Requester.Outgoing(message, target));
         try
         {
             return await waiting.Task.WaitAsync(timeout);
@@ -183,14 +173,11 @@ public sealed class ClusterConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends requests through the ClusterClient, or straight to a node's ingress in batches, and
-    /// completes the callers waiting for replies.
+    /// Sends requests through the ClusterClient, or straight to a node's ingress, and completes
+    /// the callers waiting for replies.
     /// </summary>
     private sealed class Requester : ReceiveActor
     {
-        private readonly Dictionary<IActorRef, List<SubmitEvent>> _direct = [];
-        private bool _flushQueued;
-
         public Requester(IActorRef client, ConcurrentDictionary<string, TaskCompletionSource<object>> pending)
         {
             void Complete(string key, object reply)
@@ -199,18 +186,15 @@ public sealed class ClusterConnection : IAsyncDisposable
                     waiting.TrySetResult(reply);
             }
 
-            Receive<Outgoing>(outgoing => client.Tell(new ClusterClient.Send(IngressPath, outgoing.Message, localAffinity: true)));
-            Receive<OutgoingDirect>(Buffer);
-            Receive<Flush>(_ => FlushDirect());
+            Receive<Outgoing>(outgoing =>
+            {
+                if (outgoing.Target is not null)
+                    outgoing.Target.Tell(outgoing.Message);
+                else
+                    client.Tell(new ClusterClient.Send(ClusterNames.IngressPath, outgoing.Message, localAffinity: true));
+            });
             Receive<EventAccepted>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
             Receive<EventRejected>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
-            Receive<EventReplyBatch>(batch =>
-            {
-                foreach (var reply in batch.Accepted)
-                    Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply);
-                foreach (var reply in batch.Rejected)
-                    Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply);
-            });
             Receive<EntityStateResult>(reply => Complete(RequestKeys.State(reply.EntityId), reply));
             Receive<EntityJournalResult>(reply => Complete(RequestKeys.Journal(reply.EntityId), reply));
             Receive<ClusterStatusResult>(reply => Complete(RequestKeys.Status, reply));
@@ -227,54 +211,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             });
         }
 
-        private void Buffer(OutgoingDirect outgoing)
-        {
-            if (!_direct.TryGetValue(outgoing.Target, out var events))
-                _direct[outgoing.Target] = events = [];
-            events.Add(outgoing.Command);
-            if (_flushQueued)
-                return;
-            // The flush queues behind every event already in the mailbox, so one batch carries
-            // them all without holding any back.
-            _flushQueued = true;
-            Self.Tell(Flush.Instance);
-        }
-
-        private void FlushDirect()
-        {
-            _flushQueued = false;
-            foreach (var (target, events) in _direct)
-            {
-                var batch = new List<SubmitEvent>();
-                var bytes = 0;
-                foreach (var command in events)
-                {
-                    if (batch.Count == SubmitEventBatch.MaxEvents || bytes + command.Data.Length > SubmitEventBatch.MaxDataBytes)
-                    {
-                        target.Tell(new SubmitEventBatch(batch));
-                        batch = [];
-                        bytes = 0;
-                    }
-
-                    batch.Add(command);
-                    bytes += command.Data.Length;
-                }
-
-                if (batch.Count > 0)
-                    target.Tell(new SubmitEventBatch(batch));
-            }
-
-            _direct.Clear();
-        }
-
-        public sealed record Outgoing(IEventClusterMessage Message);
-
-        public sealed record OutgoingDirect(IActorRef Target, SubmitEvent Command);
-
-        private sealed class Flush
-        {
-            public static readonly Flush Instance = new();
-        }
+        public sealed record Outgoing(IEventClusterMessage Message, IActorRef? Target);
     }
 }
 

@@ -39,12 +39,10 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
     private static readonly IReadOnlyDictionary<Type, string> ManifestsByType = new Dictionary<Type, string>
     {
         [typeof(SubmitEvent)] = "SE",
-        [typeof(SubmitEventBatch)] = "SB",
         [typeof(StopEntity)] = "SX",
         [typeof(EventAccepted)] = "EA",
         [typeof(EventRejected)] = "ER",
         [typeof(QueryRejected)] = "QR",
-        [typeof(EventReplyBatch)] = "RB",
         [typeof(GetEntityState)] = "GS",
         [typeof(EntityStateResult)] = "RS",
         [typeof(GetEntityJournal)] = "GJ",

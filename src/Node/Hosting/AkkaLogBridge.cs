@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
 using Akka.Hosting.Logging;
+using EventCluster.Messages;
 using MsLogLevel = Microsoft.Extensions.Logging.LogLevel;
 
 namespace EventCluster.Node.Hosting;
@@ -32,7 +33,8 @@ public sealed class AkkaLogBridge : ActorBase, IRequiresMessageQueue<ILoggerMess
                 Sender.Tell(new LoggerInitialized());
                 return true;
             case LogEvent log:
-                LoggerFor(log.LogSource).Log(LevelOf(log.LogLevel()), log.Cause, "{Message}", log.Message?.ToString());
+                var text = log.Message?.ToString();
+                LoggerFor(log.LogSource).Log(LevelOf(log, text), log.Cause, "{Message}", text);
                 return true;
             default:
                 return false;
@@ -61,6 +63,14 @@ public sealed class AkkaLogBridge : ActorBase, IRequiresMessageQueue<ILoggerMess
         var slash = path.IndexOf('/');
         return slash < 0 ? path : path[(slash + 1)..];
     }
+
+    // A client ("eventcluster-client" system) that connects, sends and exits is routine, not a
+    // fault of the cluster: Akka reports each disconnect as a failed association with a stack
+    // trace, which would bury the cluster's own warnings.
+    private static MsLogLevel LevelOf(LogEvent log, string? text) =>
+        log.LogSource.Contains(ClusterNames.ClientSystemName, StringComparison.Ordinal) || text?.Contains(ClusterNames.ClientSystemName, StringComparison.Ordinal) == true
+            ? MsLogLevel.Debug
+            : LevelOf(log.LogLevel());
 
     private static MsLogLevel LevelOf(Akka.Event.LogLevel level) => level switch
     {

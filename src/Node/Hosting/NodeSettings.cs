@@ -1,4 +1,6 @@
 using System.Globalization;
+using EventCluster.Messages;
+using EventCluster.Messages.Validation;
 using Microsoft.Extensions.Configuration;
 
 namespace EventCluster.Node.Hosting;
@@ -21,7 +23,7 @@ public sealed record NodeSettings(
     string DataDir)
 {
     /// <summary>Name of the actor system; every node and client of one cluster must use it.</summary>
-    public const string SystemName = "eventcluster";
+    public const string SystemName = ClusterNames.SystemName;
 
     /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
@@ -68,21 +70,17 @@ public sealed record NodeSettings(
         return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir);
     }
 
-    /// <summary>Parses a comma-separated host:port list; throws on a malformed entry.</summary>
+    /// <summary>Parses a comma-separated host:port list; throws <see cref="NodeOptionsException"/> on a malformed entry.</summary>
     public static IReadOnlyList<string> ParseSeeds(string value)
     {
-        var seeds = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (seeds.Length == 0)
-            throw new NodeOptionsException("--seeds needs at least one host:port");
-        foreach (var seed in seeds)
+        try
         {
-            var colon = seed.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(seed[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var p) ||
-                p is < 1 or > 65535)
-                throw new NodeOptionsException($"seed '{seed}' is not host:port (port 1-65535)");
+            return SeedList.Parse(value);
         }
-
-        return seeds;
+        catch (FormatException ex)
+        {
+            throw new NodeOptionsException(ex.Message);
+        }
     }
 
     private static Dictionary<string, string> ParseArgs(string[] args)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using EventCluster.Messages;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
@@ -15,11 +16,10 @@ namespace EventCluster.Node.Ingress;
 /// </summary>
 public sealed class IngressActor : ReceiveActor
 {
-    /// <summary>The name (and so the path <c>/user/ingress</c>) clients address.</summary>
+    /// <summary>The name, and so the path clients address (<see cref="ClusterNames.IngressPath"/>).</summary>
     public const string Name = "ingress";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<IActorRef, IActorRef> _batcherByClient = [];
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
     public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status)
@@ -31,24 +31,6 @@ public sealed class IngressActor : ReceiveActor
                 region.Forward(command);
             else
                 Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
-        });
-        Receive<SubmitEventBatch>(batch =>
-        {
-            var batcher = BatcherFor(Sender);
-            foreach (var command in batch.Events)
-            {
-                var problem = EventValidation.Check(command);
-                if (problem is null)
-                    region.Tell(command, batcher);
-                else
-                    batcher.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
-            }
-        });
-        Receive<Terminated>(terminated =>
-        {
-            var client = _batcherByClient.FirstOrDefault(pair => pair.Value.Equals(terminated.ActorRef)).Key;
-            if (client is not null)
-                _batcherByClient.Remove(client);
         });
         Receive<GetEntityState>(query =>
         {
@@ -73,17 +55,6 @@ public sealed class IngressActor : ReceiveActor
     /// <summary>Props of the ingress.</summary>
     public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status) =>
         Akka.Actor.Props.Create(() => new IngressActor(region, journal, status));
-
-    private IActorRef BatcherFor(IActorRef client)
-    {
-        if (!_batcherByClient.TryGetValue(client, out var batcher))
-        {
-            batcher = Context.Watch(Context.ActorOf(ReplyBatcher.Props(client)));
-            _batcherByClient[client] = batcher;
-        }
-
-        return batcher;
-    }
 
     private QueryRejected Fail(string entityId, string what, Exception ex)
     {

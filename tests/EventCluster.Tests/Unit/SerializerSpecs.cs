@@ -23,8 +23,6 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
     [
         new SubmitEvent("acct-1", "ev-1", "deposit", """{"amount":5,"nested":{"x":[1,2,"é"]}}"""),
         StopEntity.Instance,
-        new SubmitEventBatch([new SubmitEvent("a", "1", "t", "{}"), new SubmitEvent("b", "2", "t", """{"x":[true,null]}""")]),
-        new EventReplyBatch([new EventAccepted("a", "1", 1, "node", false)], [new EventRejected("b", "2", "too big")]),
         new EventAccepted("acct-1", "ev-1", 7, "akka.tcp://eventcluster@127.0.0.1:4053", true),
         new EventRejected("acct-1", "ev-1", "data must be a JSON object"),
         new QueryRejected("acct-1", "entity id is required"),
