@@ -52,6 +52,16 @@ catch (ClusterUnreachableException ex)
     Output.Error(ex.Message);
     return ExitCodes.Unreachable;
 }
+catch (IOException ex)
+{
+    Output.Error(ex.Message);
+    return ExitCodes.Usage;
+}
+catch (Exception ex)
+{
+    Output.Error($"unexpected failure: {ex.GetBaseException().Message}");
+    return ExitCodes.Rejected;
+}
 
 static IReadOnlyList<string> ParseSeeds(string value)
 {

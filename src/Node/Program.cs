@@ -48,6 +48,11 @@ try
 catch (JournalUnavailableException ex)
 {
     log.LogCritical("Journal unavailable, the node will not start: {Reason}", ex.Message);
+    // Disposing the host flushes the console logger's queue, so the reason is never lost.
+    if (host is IAsyncDisposable disposable)
+        await disposable.DisposeAsync();
+    else
+        host.Dispose();
     return 1;
 }
 

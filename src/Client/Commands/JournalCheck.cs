@@ -45,17 +45,18 @@ public static class JournalCheck
         var gaps = 0;
         foreach (var (entityId, entries) in journals)
         {
+            var gapSeen = false;
             for (var i = 0; i < entries.Count; i++)
             {
                 var entry = entries[i];
                 applied++;
                 var key = (entityId, entry.EventId);
                 appliedCounts[key] = appliedCounts.GetValueOrDefault(key) + 1;
-                if (entry.SequenceNr != i + 1)
+                if (entry.SequenceNr != i + 1 && !gapSeen)
                 {
-                    if (gaps++ == 0 || examples.Count < maxExamples)
-                        Example($"gap: entity {entityId} has sequence number {entry.SequenceNr} at position {i + 1}");
-                    break;
+                    gapSeen = true;
+                    gaps++;
+                    Example($"gap: entity {entityId} has sequence number {entry.SequenceNr} at position {i + 1}");
                 }
             }
         }

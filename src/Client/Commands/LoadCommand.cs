@@ -21,7 +21,7 @@ public static class LoadCommand
         args.AllowOnly("--events", "--entities", "--concurrency", "--acked", "--json", "--type", "--entity-prefix");
         var events = args.Integer("--events", 10_000, 1, 100_000_000);
         var entities = args.Integer("--entities", 100, 1, 100_000_000);
-        var concurrency = (int)args.Integer("--concurrency", 128, 1, 10_000);
+        var concurrency = (int)args.Integer("--concurrency", 256, 1, 10_000);
         var type = args.Value("--type") ?? "load";
         var runId = Guid.NewGuid().ToString("N")[..8];
         var prefix = args.Value("--entity-prefix") ?? $"load-{runId}-";
@@ -35,8 +35,11 @@ public static class LoadCommand
         await using var connection = ClusterConnection.Connect(seeds);
 
         var latencies = new double[events];
-        long next = -1, acked = 0, errors = 0, retries = 0, duplicates = 0;
+        long next = -1, acked = 0, errors = 0, unanswered = 0, retries = 0, duplicates = 0;
         var firstError = (string?)null;
+        // An event that got no answer for its whole timeout means the cluster cannot take events:
+        // stop handing out new ones instead of waiting that long for every remaining event.
+        using var giveUp = new CancellationTokenSource();
         using var stopPlacement = new CancellationTokenSource();
         var placement = KeepPlacementFreshAsync(connection, stopPlacement.Token);
         var clock = Stopwatch.StartNew();
@@ -46,7 +49,7 @@ public static class LoadCommand
             while (true)
             {
                 var i = Interlocked.Increment(ref next);
-                if (i >= events)
+                if (i >= events || giveUp.IsCancellationRequested)
                     return;
                 var command = new SubmitEvent($"{prefix}{i % entities}", $"{runId}-{i}", type, $"{{\"seq\":{i}}}");
                 records?.Sent(command);
@@ -68,16 +71,17 @@ public static class LoadCommand
                         latencies[i] = double.NaN;
                         break;
                     default:
-                        Interlocked.CompareExchange(ref firstError, $"event {command.EventId} got no answer within {perEvent.TotalSeconds:0}s", null);
-                        Interlocked.Increment(ref errors);
+                        Interlocked.CompareExchange(ref firstError, $"event {command.EventId} got no answer within {perEvent.TotalSeconds:0}s; stopped sending", null);
+                        Interlocked.Increment(ref unanswered);
                         latencies[i] = double.NaN;
+                        await giveUp.CancelAsync();
                         break;
                 }
             }
         }
 
         using var progress = new ProgressBar(events, () => (Interlocked.Read(ref acked) + Interlocked.Read(ref errors),
-            Interlocked.Read(ref errors), Interlocked.Read(ref retries)));
+            Interlocked.Read(ref errors) + Interlocked.Read(ref unanswered), Interlocked.Read(ref retries)));
         await Task.WhenAll(Enumerable.Range(0, (int)Math.Min(concurrency, events)).Select(_ => Task.Run(Worker)));
         clock.Stop();
         progress.Finish();
@@ -103,7 +107,8 @@ public static class LoadCommand
                 ["p99"] = Math.Round(Percentile(0.99), 2),
                 ["max"] = Math.Round(sorted.LastOrDefault(), 2),
             },
-            ["errors"] = errors,
+            ["errors"] = errors + unanswered,
+            ["unanswered"] = unanswered,
             ["retries"] = retries,
             ["duplicates"] = duplicates,
         };
@@ -116,11 +121,11 @@ public static class LoadCommand
                 time:        {seconds:0.00} s
                 throughput:  {acked / seconds:N0} events/s
                 latency ms:  p50 {Percentile(0.50):0.0}  p95 {Percentile(0.95):0.0}  p99 {Percentile(0.99):0.0}  max {sorted.LastOrDefault():0.0}
-                errors:      {errors}   retries: {retries}   duplicates acknowledged: {duplicates}
+                errors:      {errors + unanswered} ({unanswered} unanswered)   retries: {retries}   duplicates acknowledged: {duplicates}
                 """);
         if (firstError is not null)
             Output.Error($"first error: {firstError}");
-        return errors == 0 ? ExitCodes.Success : ExitCodes.Rejected;
+        return unanswered > 0 ? ExitCodes.Unreachable : errors > 0 ? ExitCodes.Rejected : ExitCodes.Success;
     }
 
     /// <summary>
@@ -174,7 +179,10 @@ public static class LoadCommand
                 var directory = Path.GetDirectoryName(Path.GetFullPath(ackedPath));
                 if (directory is not null)
                     Directory.CreateDirectory(directory);
-                return new RecordFiles(new StreamWriter(ackedPath, append: false), new StreamWriter(AckedRecord.SentFileOf(ackedPath), append: false));
+                // Every line reaches the file at once: an interrupted run still leaves records
+                // that verify can trust.
+                return new RecordFiles(new StreamWriter(ackedPath, append: false) { AutoFlush = true },
+                    new StreamWriter(AckedRecord.SentFileOf(ackedPath), append: false) { AutoFlush = true });
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

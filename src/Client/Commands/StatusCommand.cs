@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using EventCluster.Client.Cli;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Queries;
@@ -34,25 +33,7 @@ public static class StatusCommand
         var status = (ClusterStatusResult)reply;
         if (args.Flag("--json"))
         {
-            Output.WriteJson(new JsonObject
-            {
-                ["members"] = new JsonArray(status.Members.Select(m => (JsonNode)new JsonObject
-                {
-                    ["address"] = m.Address,
-                    ["status"] = m.Status,
-                    ["roles"] = new JsonArray(m.Roles.Select(r => (JsonNode)JsonValue.Create(r)).ToArray()),
-                    ["reachable"] = m.Reachable,
-                    ["leader"] = m.Address == status.Leader,
-                }).ToArray()),
-                ["leader"] = status.Leader,
-                ["nodes"] = new JsonArray(status.Nodes.Select(n => (JsonNode)new JsonObject
-                {
-                    ["address"] = n.Address,
-                    ["shardCount"] = n.ShardCount,
-                    ["entityCount"] = n.EntityCount,
-                }).ToArray()),
-                ["answeredBy"] = status.Node,
-            });
+            Output.WriteJson(status);
             return ExitCodes.Success;
         }
 

@@ -58,7 +58,9 @@ public static class EventValidation
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            // Duplicate keys are refused: a JSON object with two values for one key has no
+            // single meaning, and the merge would fail on it later.
+            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {

@@ -7,13 +7,14 @@ namespace EventCluster.Node.Cluster;
 public sealed class ClusterStatusReader(ActorSystem system, IActorRef region)
 {
     private static readonly TimeSpan StatsTimeout = TimeSpan.FromSeconds(3);
-    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(system);
+    // Resolved on first use, so the ingress can be built (and tested) without a cluster.
+    private readonly Lazy<Akka.Cluster.Cluster> _cluster = new(() => Akka.Cluster.Cluster.Get(system));
 
     /// <summary>The current status.</summary>
     public async Task<ClusterStatusResult> ReadAsync()
     {
-        var placement = await ShardPlacement.QueryAsync(region, _cluster.SelfAddress, StatsTimeout);
-        var state = _cluster.State;
+        var placement = await ShardPlacement.QueryAsync(region, _cluster.Value.SelfAddress, StatsTimeout);
+        var state = _cluster.Value.State;
         var members = state.Members
             .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), m.Roles.OrderBy(r => r).ToList(),
                 !state.Unreachable.Contains(m)))
@@ -29,6 +30,6 @@ public sealed class ClusterStatusReader(ActorSystem system, IActorRef region)
                 : new NodeShards(address.ToString(), 0, 0, []))
             .ToList();
 
-        return new ClusterStatusResult(members, state.Leader?.ToString(), nodes, _cluster.SelfAddress.ToString());
+        return new ClusterStatusResult(members, state.Leader?.ToString(), nodes, _cluster.Value.SelfAddress.ToString());
     }
 }

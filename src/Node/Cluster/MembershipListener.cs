@@ -65,8 +65,9 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
 
     private void RemindIfNotJoined()
     {
-        if (_cluster.SelfMember.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting
-            or MemberStatus.Down or MemberStatus.Removed || _cluster.IsTerminated)
+        // Until this node has joined, Akka reports its own member as Removed.
+        if (_cluster.SelfMember.Status is MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Leaving
+            or MemberStatus.Exiting or MemberStatus.Down || _cluster.IsTerminated)
         {
             Timers.Cancel(nameof(JoinReminder));
             return;

@@ -77,7 +77,7 @@ public sealed class EventEntity : ReceivePersistentActor
         {
             problem = _state.CheckApplicable(evt, out mergedData);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
             problem = $"data is not valid JSON: {ex.Message}";
             mergedData = _state.Data;

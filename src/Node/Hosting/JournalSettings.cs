@@ -28,8 +28,9 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
                 DataSource = fullPath,
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 Pooling = true,
-                // Several node processes share the file: a writer waits up to 30 s for the lock.
-                DefaultTimeout = 30,
+                // Several node processes share the file; the wait for its lock is bounded by
+                // SqliteConnectionTuning.BusyTimeout, below the journal's call timeout.
+                DefaultTimeout = 8,
             };
             return new JournalSettings("sqlite", builder.ToString(), "SQLite.MS", $"SQLite file {fullPath}");
         }

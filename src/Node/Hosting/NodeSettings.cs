@@ -57,7 +57,7 @@ public sealed record NodeSettings(
         string? Value(string option)
         {
             var (_, variable, key, _) = Options.Single(o => o.Option == option);
-            return fromArgs.GetValueOrDefault(option) ?? NonEmpty(environment(variable)) ?? NonEmpty(section[key]);
+            return fromArgs.GetValueOrDefault(option) ?? NonEmpty(environment(variable)) ?? FromSection(section, key);
         }
 
         var host = Value("--host") ?? "127.0.0.1";
@@ -93,14 +93,11 @@ public sealed record NodeSettings(
             var name = equals > 0 ? arg[..equals] : arg;
             if (Options.All(o => o.Option != name))
                 throw new NodeOptionsException($"unknown option '{name}'");
-            string value;
-            if (equals > 0)
-                value = arg[(equals + 1)..];
-            else if (i + 1 < args.Length)
-                value = args[++i];
-            else
+            var value = equals > 0 ? arg[(equals + 1)..] : i + 1 < args.Length ? args[++i] : null;
+            if (string.IsNullOrWhiteSpace(value))
                 throw new NodeOptionsException($"option {name} needs a value");
-            values[name] = value;
+            if (!values.TryAdd(name, value.Trim()))
+                throw new NodeOptionsException($"option {name} is given twice");
         }
 
         return values;
@@ -117,4 +114,12 @@ public sealed record NodeSettings(
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    // A list in appsettings.json ("Seeds": ["a:1", "b:2"]) is a section with children, not a value.
+    private static string? FromSection(IConfigurationSection section, string key)
+    {
+        var entry = section.GetSection(key);
+        var items = entry.GetChildren().Select(child => child.Value).Where(v => !string.IsNullOrWhiteSpace(v)).ToList();
+        return items.Count > 0 ? string.Join(",", items) : NonEmpty(entry.Value);
+    }
 }

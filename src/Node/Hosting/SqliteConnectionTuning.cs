@@ -18,8 +18,11 @@ namespace EventCluster.Node.Hosting;
 /// </remarks>
 public static unsafe partial class SqliteConnectionTuning
 {
-    /// <summary>How long a writer waits for another process to release the file lock before failing.</summary>
-    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a writer waits for another process to release the file lock before failing:
+    /// below the journal's 10 s call timeout, so a write the journal gives up on has really failed.
+    /// </summary>
+    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(8);
 
     [ThreadStatic]
     private static long _waitStarted;

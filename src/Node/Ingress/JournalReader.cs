@@ -15,19 +15,20 @@ public sealed class JournalReader(ActorSystem system)
     /// <summary>Largest page answered at once; keeps a reply far below the remoting frame size.</summary>
     public const int MaxPageSize = 5_000;
 
-    private readonly SqlReadJournal _journal =
-        PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+    // Resolved on first use: a node that is never asked for a journal never starts the read side.
+    private readonly Lazy<SqlReadJournal> _journal =
+        new(() => PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier));
 
-    private readonly IMaterializer _materializer = system.Materializer();
+    private readonly Lazy<IMaterializer> _materializer = new(() => system.Materializer());
 
     /// <summary>One page of the entity's journal.</summary>
     public async Task<EntityJournalResult> ReadAsync(GetEntityJournal query)
     {
         var pageSize = Math.Clamp(query.MaxEntries, 1, MaxPageSize);
-        var envelopes = await _journal
+        var envelopes = await _journal.Value
             .CurrentEventsByPersistenceId(EventEntity.PersistenceIdOf(query.EntityId), Math.Max(1, query.FromSequenceNr), long.MaxValue)
             .Take(pageSize + 1)
-            .RunWith(Sink.Seq<EventEnvelope>(), _materializer);
+            .RunWith(Sink.Seq<EventEnvelope>(), _materializer.Value);
 
         var entries = envelopes
             .Take(pageSize)

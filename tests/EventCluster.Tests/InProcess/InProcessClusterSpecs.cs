@@ -19,8 +19,9 @@ public sealed class InProcessClusterSpecs : IAsyncLifetime
         var ports = new[] { FreePorts.Next(), FreePorts.Next(), FreePorts.Next() };
         var seeds = ports.Take(2).ToList();
         var journal = Path.Combine(_directory.Path, "journal.db");
-        _nodes.Add(await InProcessNode.StartAsync(ports[0], seeds, journal, _directory.Path));
-        _nodes.AddRange(await Task.WhenAll(ports.Skip(1).Select(port => InProcessNode.StartAsync(port, seeds, journal, _directory.Path))));
+        // One at a time, so that every node that did start is stopped even if a later one fails.
+        foreach (var port in ports)
+            _nodes.Add(await InProcessNode.StartAsync(port, seeds, journal, _directory.Path));
         await Poll.UntilAsync(() => _nodes.All(n => UpMembers(n) == 3), ClusterTimeout, "3 members Up on every node");
     }
 

@@ -82,25 +82,41 @@ public sealed class MultiProcessClusterSpecs(ThreeNodeClusterFixture fixture) : 
     }
 
     [Theory]
-    [InlineData("send --entity bad/id --type deposit", "entity id 'bad/id' contains '/'")]
     [InlineData("send --entity acct --type deposit --data [1,2]", "data must be a JSON object")]
     [InlineData("send --entity acct --type deposit --data {\"a\":", "data is not valid JSON")]
+    [InlineData("send --entity acct --type deposit --data {\"a\":1,\"a\":2}", "data is not valid JSON")]
     [InlineData("send --entity acct --type bad type", "unexpected argument 'type'")]
     [InlineData("send --entity acct --type deposit --colour red", "unknown option '--colour'")]
-    [InlineData("send --type deposit", "'send' needs --entity")]
-    [InlineData("load --events zero --entities 5", "--events 'zero' must be a whole number")]
-    [InlineData("frobnicate", "unknown command 'frobnicate'")]
-    public async Task Should_refuse_bad_input_with_exit_code_2_and_send_nothing(string arguments, string message)
+    [InlineData("send --entity acct --type deposit --id bad/id", "event id 'bad/id' contains '/'")]
+    [InlineData("send --entity acct --type dep%osit", "event type 'dep%osit' contains '%'")]
+    public async Task Should_refuse_a_bad_event_with_exit_code_2_and_leave_the_entity_unchanged(string arguments, string message)
     {
         var entity = $"bad-input-{Guid.NewGuid():N}";
+        var seeded = await Cluster.ClientAsync("send", "--entity", entity, "--type", "open", "--data", """{"ok":true}""");
+        Assert.True(seeded.ExitCode == 0, seeded.ToString());
+
         var run = await Cluster.ClientAsync(arguments.Replace("--entity acct", $"--entity {entity}").Split(' '));
 
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Contains(message, run.Stderr);
         Assert.Equal("", run.Stdout);
         var state = await Cluster.ClientAsync("get", "--entity", entity, "--json");
-        Assert.Equal(1, state.ExitCode);
-        Assert.Equal(0, (int)state.Json["version"]!);
+        Assert.Equal(1, (int)state.Json["version"]!);
+        Assert.True((bool)state.Json["data"]!["ok"]!);
+    }
+
+    [Theory]
+    [InlineData("send --entity bad/id --type deposit", "entity id 'bad/id' contains '/'")]
+    [InlineData("send --type deposit", "'send' needs --entity")]
+    [InlineData("load --events zero --entities 5", "--events 'zero' must be a whole number")]
+    [InlineData("frobnicate", "unknown command 'frobnicate'")]
+    public async Task Should_refuse_bad_usage_with_exit_code_2_before_contacting_the_cluster(string arguments, string message)
+    {
+        var run = await ClientRun.RunAsync(arguments.Split(' ').Concat(["--seeds", $"127.0.0.1:{FreePorts.Next()}"]));
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains(message, run.Stderr);
+        Assert.Equal("", run.Stdout);
     }
 
     [Fact]

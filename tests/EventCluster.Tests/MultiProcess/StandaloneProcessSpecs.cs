@@ -64,4 +64,35 @@ public sealed class StandaloneProcessSpecs
         Assert.Contains(node.Lines, line => line.Contains("Journal unavailable"));
         Assert.Equal(new string('#', 4096), await File.ReadAllTextAsync(file));
     }
+
+    [Fact]
+    public async Task Should_leave_gracefully_and_exit_0_on_sigterm()
+    {
+        using var directory = new TempDirectory("eventcluster-sigterm");
+        var port = FreePorts.Next();
+        await using var node = NodeProcess.StartNode(port, 0, [$"127.0.0.1:{port}"], $"sqlite:{directory.Path}/journal.db",
+            Path.Combine(directory.Path, "data"));
+        await Poll.UntilAsync(() => node.LinesMatching($@"MemberUp member=127\.0\.0\.1:{port}").Count > 0,
+            TimeSpan.FromSeconds(60), "the node to be Up");
+
+        node.Terminate();
+        var exitCode = await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, exitCode);
+        Assert.NotEmpty(node.LinesMatching($@"MemberLeft member=127\.0\.0\.1:{port}"));
+    }
+
+    [Fact]
+    public async Task Should_keep_trying_and_say_so_when_its_seeds_are_unreachable()
+    {
+        using var directory = new TempDirectory("eventcluster-noseed");
+        var deadSeed = $"127.0.0.1:{FreePorts.Next()}";
+        await using var node = NodeProcess.StartNode(FreePorts.Next(), 0, [deadSeed], $"sqlite:{directory.Path}/journal.db",
+            Path.Combine(directory.Path, "data"));
+
+        await Poll.UntilAsync(() => node.LinesMatching($"NotJoined .*{deadSeed}").Count > 0, TimeSpan.FromSeconds(45),
+            "a NotJoined warning naming the seed");
+
+        Assert.False(node.HasExited);
+    }
 }

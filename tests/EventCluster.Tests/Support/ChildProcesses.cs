@@ -40,9 +40,9 @@ public static partial class ChildProcesses
                 process.WaitForExit(10_000);
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
         {
-            // It already exited.
+            // It already exited, or cannot be signalled any more; nothing is left to clean up.
         }
 
         Running.TryRemove(process.Id, out _);

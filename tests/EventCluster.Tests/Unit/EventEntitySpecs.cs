@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Persistence;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
@@ -12,15 +13,25 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
 {
     private const string Node = "akka.tcp://eventcluster@127.0.0.1:4053";
 
-    private static readonly Config TestConfig = ConfigurationFactory.ParseString($$"""
+    private static readonly string SnapshotDirectory =
+        Path.Combine(Path.GetTempPath(), "eventcluster-specs-" + Guid.NewGuid().ToString("N"));
+
+    private static Config TestConfig => ConfigurationFactory.ParseString($$"""
         akka.actor.serialize-messages = on
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
-        akka.persistence.snapshot-store.local.dir = "{{Path.Combine(Path.GetTempPath(), "eventcluster-specs-" + Guid.NewGuid().ToString("N")).Replace("\\", "/")}}"
+        akka.persistence.snapshot-store.local.dir = "{{SnapshotDirectory.Replace("\\", "/")}}"
         """).WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding));
 
     public EventEntitySpecs() : base(TestConfig)
     {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(SnapshotDirectory))
+            Directory.Delete(SnapshotDirectory, recursive: true);
     }
 
     [Fact]
@@ -80,7 +91,17 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
         for (var i = 1; i <= EventEntity.SnapshotEvery + 2; i++)
             entity.Tell(new SubmitEvent("acct-4", $"e{i}", "tick", "{}"));
         ReceiveN(EventEntity.SnapshotEvery + 2, TimeSpan.FromSeconds(30));
+        var snapshots = Persistence.Instance.Apply(Sys).SnapshotStoreFor(null);
+        AwaitAssert(() =>
+        {
+            snapshots.Tell(new LoadSnapshot(EventEntity.PersistenceIdOf("acct-4"), SnapshotSelectionCriteria.Latest, long.MaxValue));
+            Assert.Equal(EventEntity.SnapshotEvery, ExpectMsg<LoadSnapshotResult>().Snapshot?.Metadata.SequenceNr);
+        }, TimeSpan.FromSeconds(10));
         StopAndWait(entity);
+        // Without the events the snapshot covers, only the snapshot can still know "e7".
+        var journal = Persistence.Instance.Apply(Sys).JournalFor(null);
+        journal.Tell(new DeleteMessagesTo(EventEntity.PersistenceIdOf("acct-4"), EventEntity.SnapshotEvery, TestActor));
+        ExpectMsg<DeleteMessagesSuccess>();
 
         var revived = Sys.ActorOf(EventEntity.Props("acct-4", Node));
         revived.Tell(new SubmitEvent("acct-4", "e7", "tick", "{}"));
