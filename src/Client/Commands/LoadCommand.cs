@@ -40,6 +40,18 @@ public static class LoadCommand
         // An event that got no answer for its whole timeout means the cluster cannot take events:
         // stop handing out new ones instead of waiting that long for every remaining event.
         using var giveUp = new CancellationTokenSource();
+        // Reach the cluster before the clock starts: an unreachable cluster is reported at once
+        // (exit 3), and the figures measure the cluster, not the client's connection set-up.
+        var connectTimeout = perEvent < TimeSpan.FromSeconds(30) ? perEvent : TimeSpan.FromSeconds(30);
+        try
+        {
+            await connection.RefreshPlacementAsync(connectTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw ConnectionErrors.NoAnswer(seeds, connectTimeout, "the cluster status");
+        }
+
         using var stopPlacement = new CancellationTokenSource();
         var placement = KeepPlacementFreshAsync(connection, stopPlacement.Token);
         var clock = Stopwatch.StartNew();
