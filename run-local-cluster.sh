@@ -45,6 +45,6 @@ for ((i = 0; i < nodes; i++)); do
 done
 
 echo "Started ${#pids[@]} nodes (seeds $seeds, journal $journal). HTTP health on ports 5053-$((5053 + nodes - 1))."
-echo "Try: dotnet src/Client/bin/$config/net10.0/eventcluster.dll status"
+echo "Try: ./eventcluster status   (or: export EVENTCLUSTER_SEEDS=$seeds)"
 echo "Press Ctrl-C to stop the cluster."
 wait

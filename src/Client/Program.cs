@@ -20,9 +20,14 @@ const string usage = """
     """;
 
 var flags = new HashSet<string> { "--json", "--help" };
+var valueOptions = new HashSet<string>
+{
+    "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--acked",
+    "--entity-prefix",
+};
 try
 {
-    var parsed = Arguments.Parse(args, flags);
+    var parsed = Arguments.Parse(args, flags, valueOptions);
     if (parsed.Flag("--help") || parsed.Command is null or "help")
     {
         Console.Out.WriteLine(usage);

@@ -24,8 +24,11 @@ public sealed class Arguments
     /// <summary>The command name, or null when none was given.</summary>
     public string? Command { get; }
 
-    /// <summary>Splits the command line; <paramref name="flagNames"/> take no value.</summary>
-    public static Arguments Parse(IReadOnlyList<string> args, IReadOnlySet<string> flagNames)
+    /// <summary>
+    /// Splits the command line; <paramref name="flagNames"/> take no value, and an option that is
+    /// neither a flag nor in <paramref name="valueNames"/> is refused by name.
+    /// </summary>
+    public static Arguments Parse(IReadOnlyList<string> args, IReadOnlySet<string> flagNames, IReadOnlySet<string> valueNames)
     {
         string? command = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -51,6 +54,8 @@ public sealed class Arguments
                 continue;
             }
 
+            if (!valueNames.Contains(name))
+                throw new UsageException($"unknown option '{name}'");
             string value;
             if (equals > 0)
                 value = arg[(equals + 1)..];

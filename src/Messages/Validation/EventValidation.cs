@@ -38,15 +38,21 @@ public static class EventValidation
 
     /// <summary>
     /// Parses a payload, requires a JSON object within <see cref="MaxDataBytes"/>, and returns it in
-    /// compact form. Null or empty input is the empty object.
+    /// compact form. No payload at all (null) is the empty object; an empty string is not JSON.
     /// </summary>
     public static bool TryNormalizeData(string? json, out string normalized, out string? error)
     {
         normalized = "{}";
-        if (string.IsNullOrWhiteSpace(json))
+        if (json is null)
         {
             error = null;
             return true;
+        }
+
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            error = "data is empty; pass a JSON object, for example {} or {\"amount\":5}";
+            return false;
         }
 
         if (Encoding.UTF8.GetByteCount(json) > MaxDataBytes * 4)

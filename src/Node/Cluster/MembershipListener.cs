@@ -18,15 +18,45 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
     private readonly IReadOnlyList<string> _seeds;
     private readonly DateTime _startedAt = DateTime.UtcNow;
 
+    // The membership as the events so far describe it. Cluster.State is updated separately and
+    // can lag the event being handled, which would make a line contradict itself.
+    private readonly SortedDictionary<Address, Member> _members = new(Comparer<Address>.Create((a, b) => string.CompareOrdinal(a.ToString(), b.ToString())));
+    private readonly HashSet<Address> _unreachable = [];
+    private Address? _leader;
+
     /// <summary>Creates the listener; <paramref name="seeds"/> are named in the join reminder.</summary>
     public MembershipListener(IReadOnlyList<string> seeds)
     {
         _seeds = seeds;
-        Receive<IMemberEvent>(evt => Report(evt.GetType().Name, evt.Member.Address, evt.Member.Roles));
-        Receive<UnreachableMember>(evt => Report(nameof(UnreachableMember), evt.Member.Address, evt.Member.Roles));
-        Receive<ReachableMember>(evt => Report(nameof(ReachableMember), evt.Member.Address, evt.Member.Roles));
-        Receive<LeaderChanged>(evt => _log.Info("LeaderChanged leader={0} | {1}",
-            evt.Leader is null ? "none" : AddressFormat.Short(evt.Leader), Summary()));
+        Receive<IMemberEvent>(evt =>
+        {
+            if (evt is MemberRemoved)
+            {
+                _members.Remove(evt.Member.Address);
+                _unreachable.Remove(evt.Member.Address);
+            }
+            else
+            {
+                _members[evt.Member.Address] = evt.Member;
+            }
+
+            Report(evt.GetType().Name, evt.Member.Address, evt.Member.Roles);
+        });
+        Receive<UnreachableMember>(evt =>
+        {
+            _unreachable.Add(evt.Member.Address);
+            Report(nameof(UnreachableMember), evt.Member.Address, evt.Member.Roles);
+        });
+        Receive<ReachableMember>(evt =>
+        {
+            _unreachable.Remove(evt.Member.Address);
+            Report(nameof(ReachableMember), evt.Member.Address, evt.Member.Roles);
+        });
+        Receive<LeaderChanged>(evt =>
+        {
+            _leader = evt.Leader;
+            _log.Info("LeaderChanged leader={0} | {1}", evt.Leader is null ? "none" : AddressFormat.Short(evt.Leader), Summary());
+        });
         Receive<JoinReminder>(_ => RemindIfNotJoined());
     }
 
@@ -56,11 +86,10 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
 
     private string Summary()
     {
-        var state = _cluster.State;
-        var members = state.Members
-            .Select(m => $"{AddressFormat.Short(m.Address)} {m.Status}{(state.Unreachable.Contains(m) ? " unreachable" : "")}");
-        var leader = state.Leader is null ? "none" : AddressFormat.Short(state.Leader);
-        return $"members={state.Members.Count} [{string.Join(", ", members)}] unreachable={state.Unreachable.Count} leader={leader}";
+        var members = _members.Values
+            .Select(m => $"{AddressFormat.Short(m.Address)} {m.Status}{(_unreachable.Contains(m.Address) ? " unreachable" : "")}");
+        var leader = _leader is null ? "none" : AddressFormat.Short(_leader);
+        return $"members={_members.Count} [{string.Join(", ", members)}] unreachable={_unreachable.Count} leader={leader}";
     }
 
     private void RemindIfNotJoined()
@@ -74,7 +103,8 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
         }
 
         _log.Warning("NotJoined self={0} status={1} after {2:0}s: no seed node ({3}) has let this node in yet; still trying",
-            AddressFormat.Short(_cluster.SelfAddress), _cluster.SelfMember.Status,
+            AddressFormat.Short(_cluster.SelfAddress),
+            _cluster.SelfMember.Status == MemberStatus.Removed ? "not-a-member" : _cluster.SelfMember.Status.ToString(),
             (DateTime.UtcNow - _startedAt).TotalSeconds, string.Join(", ", _seeds));
     }
 

@@ -110,9 +110,12 @@ public sealed class MultiProcessClusterSpecs(ThreeNodeClusterFixture fixture) : 
     [InlineData("send --type deposit", "'send' needs --entity")]
     [InlineData("load --events zero --entities 5", "--events 'zero' must be a whole number")]
     [InlineData("frobnicate", "unknown command 'frobnicate'")]
+    [InlineData("send --entity a --type t --bogus", "unknown option '--bogus'")]
+    [InlineData("send --entity a --type t --data", "option --data needs a value")]
     public async Task Should_refuse_bad_usage_with_exit_code_2_before_contacting_the_cluster(string arguments, string message)
     {
-        var run = await ClientRun.RunAsync(arguments.Split(' ').Concat(["--seeds", $"127.0.0.1:{FreePorts.Next()}"]));
+        // The seeds come first, so that an option missing its value at the end stays at the end.
+        var run = await ClientRun.RunAsync(new[] { "--seeds", $"127.0.0.1:{FreePorts.Next()}" }.Concat(arguments.Split(' ')));
 
         Assert.True(run.ExitCode == 2, run.ToString());
         Assert.Contains(message, run.Stderr);

@@ -32,6 +32,8 @@ public sealed class EventValidationSpecs
     [InlineData("42", "JSON object")]
     [InlineData("{\"a\":", "not valid JSON")]
     [InlineData("{'a':1}", "not valid JSON")]
+    [InlineData("", "data is empty")]
+    [InlineData("  ", "data is empty")]
     [InlineData("{\"a\":1,\"a\":2}", "not valid JSON")]
     [InlineData("{\"n\":{\"b\":1,\"b\":2}}", "not valid JSON")]
     public void Should_reject_data_that_is_not_a_json_object(string data, string reason) =>
