@@ -50,6 +50,9 @@ public sealed class LocalCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The Akka.Remote ports of the nodes, in start order.</summary>
+    public IReadOnlyList<int> Ports => Nodes.Select(n => n.Port).Distinct().ToList();
+
     /// <summary>Starts one more node (or restarts one on its old port).</summary>
     public NodeProcess StartNode(int port)
     {
