@@ -73,6 +73,12 @@ public static class EventClusterAkkaExtensions
             .WithClusterClientReceptionist()
             .WithActors((system, registry) =>
             {
+                // Start the journal and snapshot store now: each creates its tables and connection
+                // pool on first use, which would otherwise stall the first events for seconds.
+                var persistence = Akka.Persistence.Persistence.Instance.Apply(system);
+                persistence.JournalFor(null);
+                persistence.SnapshotStoreFor(null);
+
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
                 var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status), IngressActor.Name);
