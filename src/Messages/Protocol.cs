@@ -23,6 +23,9 @@ public static class ClusterNames
     /// <summary>The actor system of a client; it never joins the cluster.</summary>
     public const string ClientSystemName = "eventcluster-client";
 
-    /// <summary>Path of the ingress actor on every node, the one actor clients address.</summary>
-    public const string IngressPath = "/user/ingress";
+    /// <summary>Name of the ingress actor on every node, the one actor clients address.</summary>
+    public const string IngressName = "ingress";
+
+    /// <summary>Path of the ingress actor on every node.</summary>
+    public const string IngressPath = "/user/" + IngressName;
 }

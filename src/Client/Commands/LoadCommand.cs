@@ -147,17 +147,8 @@ public static class LoadCommand
     /// </summary>
     private static async Task KeepPlacementFreshAsync(ClusterConnection connection, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        while (true)
         {
-            try
-            {
-                await connection.RefreshPlacementAsync(TimeSpan.FromSeconds(5));
-            }
-            catch (Exception ex) when (ex is TimeoutException or AskTimeoutException)
-            {
-                // Keep the previous placement; the next round tries again.
-            }
-
             // While shards are still being allocated, learn the new ones quickly.
             var pause = connection.PlacementComplete ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(1);
             try
@@ -167,6 +158,15 @@ public static class LoadCommand
             catch (OperationCanceledException)
             {
                 return;
+            }
+
+            try
+            {
+                await connection.RefreshPlacementAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception ex) when (ex is TimeoutException or AskTimeoutException)
+            {
+                // Keep the previous placement; the next round tries again.
             }
         }
     }

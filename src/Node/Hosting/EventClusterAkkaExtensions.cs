@@ -6,6 +6,7 @@ using Akka.Hosting;
 using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
+using EventCluster.Messages;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Sharding;
@@ -25,7 +26,7 @@ public static class EventClusterAkkaExtensions
     public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddAkka(NodeSettings.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
+        services.AddAkka(ClusterNames.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
         return services;
     }
 

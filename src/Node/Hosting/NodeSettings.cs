@@ -22,9 +22,6 @@ public sealed record NodeSettings(
     JournalSettings Journal,
     string DataDir)
 {
-    /// <summary>Name of the actor system; every node and client of one cluster must use it.</summary>
-    public const string SystemName = ClusterNames.SystemName;
-
     /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
     [
@@ -38,10 +35,10 @@ public sealed record NodeSettings(
     ];
 
     /// <summary>The Akka address of this node.</summary>
-    public string SelfAddress => $"akka.tcp://{SystemName}@{Host}:{Port}";
+    public string SelfAddress => $"akka.tcp://{ClusterNames.SystemName}@{Host}:{Port}";
 
     /// <summary>The Akka addresses of the seed nodes.</summary>
-    public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"akka.tcp://{SystemName}@{seed}").ToList();
+    public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"akka.tcp://{ClusterNames.SystemName}@{seed}").ToList();
 
     /// <summary>Usage text for --help and option errors.</summary>
     public static string Usage =>

@@ -17,7 +17,7 @@ namespace EventCluster.Node.Ingress;
 public sealed class IngressActor : ReceiveActor
 {
     /// <summary>The name, and so the path clients address (<see cref="ClusterNames.IngressPath"/>).</summary>
-    public const string Name = "ingress";
+    public const string Name = ClusterNames.IngressName;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
