@@ -51,6 +51,11 @@ public sealed class ClusterConnection : IAsyncDisposable
                 # keeps at most its concurrency in flight, far below this.
                 buffer-size = 10000
                 reconnect-timeout = off
+                # Notice within a few seconds that the node relaying requests died (a crash takes
+                # its receptionist with it) and move to another one; the default 13s would leave
+                # every retry of that window going to a dead node.
+                heartbeat-interval = 1s
+                acceptable-heartbeat-pause = 3s
               }
             }
             """)

@@ -10,6 +10,11 @@ namespace EventCluster.Node.Cluster;
 /// source and destination naming the shards that moved and why (rebalance, hand-off or
 /// failover). Akka.NET itself reports rebalances only at Debug.
 /// </summary>
+/// <remarks>
+/// The reason is fixed when a node departs, not when its shards reappear: a crashed node's
+/// shards are re-allocated only when next used, possibly after the node has restarted on the
+/// same address, so its membership status at that moment says nothing about why they moved.
+/// </remarks>
 public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
@@ -23,6 +28,8 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _region;
     private readonly Dictionary<string, Address> _lastOwner = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _departureReason = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _vanished = new(StringComparer.Ordinal);
     private string? _lastDistribution;
     private bool _queryInFlight;
     private int _incompleteRounds;
@@ -38,7 +45,18 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
             Report(placement);
         });
         Receive<Status.Failure>(_ => _queryInFlight = false);
+        Receive<ClusterEvent.UnreachableMember>(e => MarkDeparted(e.Member.Address, Failover));
+        Receive<ClusterEvent.MemberDowned>(e => MarkDeparted(e.Member.Address, Failover));
+        Receive<ClusterEvent.MemberLeft>(e => MarkDeparted(e.Member.Address, Handoff));
+        Receive<ClusterEvent.MemberExited>(e => MarkDeparted(e.Member.Address, Handoff));
+        Receive<ClusterEvent.ReachableMember>(e => ClearDeparted(e.Member.Address));
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+        Receive<ClusterEvent.IReachabilityEvent>(_ => { });
     }
+
+    private const string Failover = "failover";
+    private const string Handoff = "handoff";
+    private const string Rebalance = "rebalance";
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -47,7 +65,40 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
     public static Props Props(IActorRef region) => Akka.Actor.Props.Create(() => new ShardDistributionReporter(region));
 
     /// <inheritdoc />
-    protected override void PreStart() => Timers.StartPeriodicTimer(nameof(Poll), Poll.Instance, PollInterval);
+    protected override void PreStart()
+    {
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        Timers.StartPeriodicTimer(nameof(Poll), Poll.Instance, PollInterval);
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    /// <summary>A node that was unreachable is back: its shards stay where they are.</summary>
+    private void ClearDeparted(Address address)
+    {
+        foreach (var (shard, owner) in _lastOwner)
+        {
+            if (owner == address && _departureReason.GetValueOrDefault(shard) == Failover)
+                _departureReason.Remove(shard);
+        }
+    }
+
+    /// <summary>
+    /// Every shard last seen on <paramref name="address"/> will have moved for
+    /// <paramref name="reason"/>; a crash wins over a leave that it interrupted.
+    /// </summary>
+    private void MarkDeparted(Address address, string reason)
+    {
+        foreach (var (shard, owner) in _lastOwner)
+        {
+            if (owner != address)
+                continue;
+            if (reason == Failover || !_departureReason.ContainsKey(shard))
+                _departureReason[shard] = reason;
+        }
+    }
 
     private void StartQuery()
     {
@@ -74,12 +125,18 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
             return;
         _lastDistribution = shardSets;
 
-        var moves = new SortedDictionary<(string From, string To), List<string>>();
-        foreach (var (shard, owner) in placement.OwnerByShard())
+        var moves = new SortedDictionary<(string Reason, string From, string To), List<string>>();
+        var owners = placement.OwnerByShard();
+        _vanished.UnionWith(_lastOwner.Keys.Where(shard => !owners.ContainsKey(shard)));
+        foreach (var (shard, owner) in owners)
         {
-            if (_lastOwner.TryGetValue(shard, out var previous) && previous != owner)
+            // A shard that vanished with its crashed node and comes back on the same address (the
+            // node restarted there) moved too.
+            var cameBack = _vanished.Remove(shard);
+            if (_lastOwner.TryGetValue(shard, out var previous) && (previous != owner || (cameBack && _departureReason.ContainsKey(shard))))
             {
-                var key = (previous.ToString(), owner.ToString());
+                var reason = _departureReason.Remove(shard, out var departure) ? departure : Rebalance;
+                var key = (reason, previous.ToString(), owner.ToString());
                 if (!moves.TryGetValue(key, out var shards))
                     moves[key] = shards = [];
                 shards.Add(shard);
@@ -93,27 +150,13 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         _log.Info("ShardDistribution {0} | shards={1} entities={2} nodes={3}", distribution, shardCount, entityCount,
             placement.ByNode.Count);
 
-        foreach (var ((from, to), shards) in moves)
+        foreach (var ((reason, from, to), shards) in moves)
         {
-            var fromAddress = Address.Parse(from);
             shards.Sort(StringComparer.Ordinal);
-            _log.Info("ShardsMoved reason={0} from={1} to={2} count={3} shards=[{4}]", MoveReason(fromAddress, state),
-                AddressFormat.Short(fromAddress), AddressFormat.Short(Address.Parse(to)), shards.Count,
+            _log.Info("ShardsMoved reason={0} from={1} to={2} count={3} shards=[{4}]", reason,
+                AddressFormat.Short(Address.Parse(from)), AddressFormat.Short(Address.Parse(to)), shards.Count,
                 string.Join(",", shards));
         }
-    }
-
-    private static string MoveReason(Address from, ClusterEvent.CurrentClusterState state)
-    {
-        var member = state.Members.FirstOrDefault(m => m.Address == from);
-        return member switch
-        {
-            null => "failover",
-            { Status: MemberStatus.Down } => "failover",
-            _ when state.Unreachable.Contains(member) => "failover",
-            { Status: MemberStatus.Leaving or MemberStatus.Exiting } => "handoff",
-            _ => "rebalance",
-        };
     }
 
     private sealed class Poll

@@ -72,8 +72,11 @@ public static class EventClusterAkkaExtensions
                     HandOffStopMessage = StopEntity.Instance,
                 })
             .WithClusterClientReceptionist()
-            .WithActors((system, registry) =>
+            .WithActors((system, registry, resolver) =>
             {
+                NodeLifetime.Watch(system, resolver.GetService<IHostApplicationLifetime>(),
+                    resolver.GetService<ILoggerFactory>().CreateLogger("EventCluster.Node"));
+
                 // Start the journal and snapshot store now: each creates its tables and connection
                 // pool on first use, which would otherwise stall the first events for seconds.
                 var persistence = Akka.Persistence.Persistence.Instance.Apply(system);

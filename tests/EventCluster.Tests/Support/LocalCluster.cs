@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using EventCluster.Messages.Sharding;
 
 namespace EventCluster.Tests.Support;
 
@@ -53,17 +55,87 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>The Akka.Remote ports of the nodes, in start order.</summary>
     public IReadOnlyList<int> Ports => Nodes.Select(n => n.Port).Distinct().ToList();
 
-    /// <summary>Starts one more node (or restarts one on its old port).</summary>
-    public NodeProcess StartNode(int port)
+    /// <summary>
+    /// Starts <paramref name="count"/> nodes, node i on <paramref name="topology"/>'s address i in its
+    /// own network namespace (all on port 4053, the first two seeds), and waits until all are Up.
+    /// </summary>
+    public static async Task<LocalCluster> StartAsync(NetworkTopology topology)
     {
-        var node = NodeProcess.StartNode(port, FreePorts.Next(), Seeds, Journal, Path.Combine(_directory.Path, $"node-{port}"));
+        var cluster = new LocalCluster();
+        try
+        {
+            cluster.Seeds.AddRange(topology.Hosts.Take(2).Select(host => $"{host}:{NetworkTopology.NodePort}"));
+            for (var i = 0; i < topology.Hosts.Count; i++)
+                cluster.StartNode(NetworkTopology.NodePort, topology.Hosts[i], topology.Namespaces[i]);
+            await cluster.WaitForMembersUpAsync(topology.Hosts.Count, TimeSpan.FromSeconds(90));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts one more node (or restarts one on its old port).</summary>
+    public NodeProcess StartNode(int port) => StartNode(port, "127.0.0.1", null);
+
+    /// <summary>Starts one more node on <paramref name="host"/>, inside <paramref name="netns"/> when given.</summary>
+    public NodeProcess StartNode(int port, string host, string? netns)
+    {
+        var httpPort = netns is null ? FreePorts.Next() : NetworkTopology.NodePort + 1000;
+        var node = NodeProcess.StartNode(port, httpPort, Seeds, Journal, Path.Combine(_directory.Path, $"node-{host}-{port}"), host, netns);
         Nodes.Add(node);
         return node;
     }
 
+    /// <summary>The nodes started and still running.</summary>
+    public IReadOnlyList<NodeProcess> Running => Nodes.Where(n => !n.HasExited).ToList();
+
+    /// <summary>
+    /// The entities of an acknowledged-events file whose shard <paramref name="node"/> hosts now,
+    /// each with the version it must answer with (its number of acknowledged events).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Entity, int Version)>> EntitiesHostedByAsync(NodeProcess node, string ackedFile)
+    {
+        var shards = (await StatusAsync())["nodes"]!.AsArray()
+            .Where(n => ((string)n!["address"]!).EndsWith($"@{node.Endpoint}", StringComparison.Ordinal))
+            .SelectMany(n => n!["shardIds"]!.AsArray().Select(id => (string)id!))
+            .ToHashSet();
+        var extractor = new EntityMessageExtractor();
+        return AckedCounts(ackedFile)
+            .Where(pair => shards.Contains(extractor.ShardId(pair.Key, null)))
+            .Select(pair => (pair.Key, pair.Value))
+            .ToList();
+    }
+
+    /// <summary>Acknowledged events per entity in a file written by <c>load --acked</c>.</summary>
+    public static IReadOnlyDictionary<string, int> AckedCounts(string ackedFile) =>
+        File.ReadLines(ackedFile)
+            .Where(line => line.Length > 0)
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("entityId").GetString()!)
+            .GroupBy(entity => entity, StringComparer.Ordinal)
+            .ToDictionary(group => group.Key, group => group.Count(), StringComparer.Ordinal);
+
+    /// <summary>Log lines of every running node matching <paramref name="pattern"/>.</summary>
+    public IReadOnlyList<string> SurvivorLinesMatching(string pattern) => Running.SelectMany(n => n.LinesMatching(pattern)).ToList();
+
     /// <summary>Runs the client against this cluster's seeds.</summary>
     public Task<ClientRun> ClientAsync(params string[] arguments) =>
         ClientRun.RunAsync(arguments.Concat(["--seeds", SeedList]));
+
+    /// <summary>Verifies an acknowledged-events file and asserts nothing was lost, doubled or unexpected.</summary>
+    public async Task<JsonNode> AssertVerifiedAsync(string ackedFile, int expectedAcked)
+    {
+        var verify = await ClientAsync("verify", "--acked", ackedFile, "--json");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Equal(expectedAcked, (int)verify.Json["acked"]!);
+        Assert.Equal(0, (int)verify.Json["lost"]!);
+        Assert.Equal(0, (int)verify.Json["duplicated"]!);
+        Assert.Equal(0, (int)verify.Json["unexpected"]!);
+        Assert.Equal(0, (int)verify.Json["gaps"]!);
+        return verify.Json;
+    }
 
     /// <summary>The cluster status as the client reports it (--json).</summary>
     public async Task<JsonNode> StatusAsync()

@@ -9,11 +9,12 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly List<string> _lines = [];
 
-    private NodeProcess(Process process, int port, int httpPort)
+    private NodeProcess(Process process, int port, int httpPort, string host)
     {
         _process = process;
         Port = port;
         HttpPort = httpPort;
+        Host = host;
         _process.OutputDataReceived += (_, e) => Collect(e.Data);
         _process.ErrorDataReceived += (_, e) => Collect(e.Data);
         _process.BeginOutputReadLine();
@@ -26,11 +27,17 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>HTTP port (0 when disabled).</summary>
     public int HttpPort { get; }
 
+    /// <summary>The node's public host name.</summary>
+    public string Host { get; }
+
     /// <summary>host:port of the node, as the client and seeds name it.</summary>
-    public string Endpoint => $"127.0.0.1:{Port}";
+    public string Endpoint => $"{Host}:{Port}";
 
     /// <summary>The node's Akka address.</summary>
-    public string Address => $"akka.tcp://eventcluster@127.0.0.1:{Port}";
+    public string Address => $"akka.tcp://eventcluster@{Endpoint}";
+
+    /// <summary>Process id.</summary>
+    public int Pid => _process.Id;
 
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;
@@ -48,22 +55,34 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a node with exactly these arguments (nothing from the environment).</summary>
-    public static NodeProcess Start(IEnumerable<string> arguments, int port = 0, int httpPort = 0)
+    /// <summary>
+    /// Starts a node with exactly these arguments (nothing from the environment); inside the
+    /// network namespace <paramref name="netns"/> when given.
+    /// </summary>
+    public static NodeProcess Start(IEnumerable<string> arguments, int port = 0, int httpPort = 0, string host = "127.0.0.1",
+        string? netns = null)
     {
-        var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetTempPath() };
+        var startInfo = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { WorkingDirectory = Path.GetTempPath() };
+        if (netns is not null)
+        {
+            // ip netns exec replaces itself with the command: the process started is the node.
+            foreach (var part in new[] { "netns", "exec", netns, "dotnet" })
+                startInfo.ArgumentList.Add(part);
+        }
+
         startInfo.ArgumentList.Add(BuiltArtifacts.NodeDll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
         foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
             startInfo.Environment.Remove(variable);
-        return new NodeProcess(ChildProcesses.Start(startInfo), port, httpPort);
+        return new NodeProcess(ChildProcesses.Start(startInfo), port, httpPort, host);
     }
 
     /// <summary>Starts a cluster node on the given ports, seeds and journal.</summary>
-    public static NodeProcess StartNode(int port, int httpPort, IEnumerable<string> seeds, string journal, string dataDir) =>
-        Start(["--port", port.ToString(), "--http-port", httpPort.ToString(), "--seeds", string.Join(",", seeds),
-            "--journal", journal, "--data-dir", dataDir], port, httpPort);
+    public static NodeProcess StartNode(int port, int httpPort, IEnumerable<string> seeds, string journal, string dataDir,
+        string host = "127.0.0.1", string? netns = null) =>
+        Start(["--host", host, "--port", port.ToString(), "--http-port", httpPort.ToString(), "--seeds", string.Join(",", seeds),
+            "--journal", journal, "--data-dir", dataDir], port, httpPort, host, netns);
 
     /// <summary>Lines matching <paramref name="pattern"/>.</summary>
     public IReadOnlyList<string> LinesMatching(string pattern) => Lines.Where(line => Regex.IsMatch(line, pattern)).ToList();

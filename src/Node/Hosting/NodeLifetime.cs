@@ -1,0 +1,34 @@
+using Akka.Actor;
+
+namespace EventCluster.Node.Hosting;
+
+/// <summary>
+/// Ties the process to the node's membership: when the actor system stops for any reason the
+/// host stops too, and a node that the cluster downed (the split-brain resolver put it on the
+/// losing side of a partition, or declared it dead) says so and exits 1 instead of 0, so that a
+/// supervisor restarts it and it rejoins as a fresh member.
+/// </summary>
+public static class NodeLifetime
+{
+    /// <summary>The exit code of a node that the cluster downed.</summary>
+    public const int DownedExitCode = 1;
+
+    /// <summary>Watches <paramref name="system"/> on behalf of the host.</summary>
+    public static void Watch(ActorSystem system, IHostApplicationLifetime? lifetime, ILogger logger)
+    {
+        var shutdown = CoordinatedShutdown.Get(system);
+        shutdown.AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "eventcluster-downed", () =>
+        {
+            if (shutdown.ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
+            {
+                Environment.ExitCode = DownedExitCode;
+                logger.LogWarning(
+                    "This node was downed by the cluster (cut off from the majority, or taken for dead); it stops now " +
+                    "so that its entities cannot go on writing. Restart it to rejoin as a new member.");
+            }
+
+            return Task.FromResult(Akka.Done.Instance);
+        });
+        system.WhenTerminated.ContinueWith(_ => lifetime?.StopApplication(), TaskScheduler.Default);
+    }
+}
