@@ -1,7 +1,8 @@
 using EventCluster.Node.Api;
 using EventCluster.Node.Hosting;
 
-// Exit codes: 0 after a graceful leave, 1 when the journal cannot be opened, 2 for bad options.
+// Exit codes: 0 after a graceful leave, 1 when the journal cannot be opened or the cluster downed
+// this node, 2 for bad options.
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.Out.WriteLine(NodeSettings.Usage);
@@ -60,4 +61,4 @@ log.LogInformation("Starting node {Address} (bind {BindHost}, HTTP {HttpPort}), 
     settings.SelfAddress, settings.BindHost, settings.HttpPort == 0 ? "off" : settings.HttpPort.ToString(),
     string.Join(",", settings.Seeds), settings.Journal.Description, settings.DataDir);
 await host.RunAsync();
-return Environment.ExitCode;
+return NodeLifetime.ExitCode;

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Serialization;
+using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
@@ -40,6 +41,7 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
     {
         [typeof(SubmitEvent)] = "SE",
         [typeof(StopEntity)] = "SX",
+        [typeof(NodeLeaving)] = "NL",
         [typeof(EventAccepted)] = "EA",
         [typeof(EventRejected)] = "ER",
         [typeof(QueryRejected)] = "QR",

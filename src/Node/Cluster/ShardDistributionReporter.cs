@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using EventCluster.Messages.Cluster;
 
 namespace EventCluster.Node.Cluster;
 
@@ -49,6 +50,7 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         Receive<ClusterEvent.MemberDowned>(e => MarkDeparted(e.Member.Address, Failover));
         Receive<ClusterEvent.MemberLeft>(e => MarkDeparted(e.Member.Address, Handoff));
         Receive<ClusterEvent.MemberExited>(e => MarkDeparted(e.Member.Address, Handoff));
+        Receive<NodeLeaving>(e => MarkDeparted(Address.Parse(e.Address), Handoff));
         Receive<ClusterEvent.ReachableMember>(e => ClearDeparted(e.Member.Address));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.IReachabilityEvent>(_ => { });
@@ -74,6 +76,21 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
 
     /// <inheritdoc />
     protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    /// <summary>
+    /// Tells the reporters of all other members that this node is about to hand its shards off;
+    /// run by coordinated shutdown before sharding stops.
+    /// </summary>
+    public static void AnnounceLeaving(ActorSystem system)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var leaving = new NodeLeaving(cluster.SelfAddress.ToString());
+        foreach (var member in cluster.State.Members.Where(m => m.Address != cluster.SelfAddress))
+            system.ActorSelection($"{member.Address}/user/{Name}").Tell(leaving);
+    }
+
+    /// <summary>The reporter's actor name, the same on every node.</summary>
+    public const string Name = "shard-distribution-reporter";
 
     /// <summary>A node that was unreachable is back: its shards stay where they are.</summary>
     private void ClearDeparted(Address address)

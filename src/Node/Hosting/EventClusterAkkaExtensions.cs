@@ -89,7 +89,15 @@ public static class EventClusterAkkaExtensions
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");
-                system.ActorOf(ShardDistributionReporter.Props(region), "shard-distribution-reporter");
+                system.ActorOf(ShardDistributionReporter.Props(region), ShardDistributionReporter.Name);
+                // Sharding hands shards off in the phase after this one; tell the others first.
+                var shutdown = CoordinatedShutdown.Get(system);
+                shutdown.AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "announce-leaving", () =>
+                {
+                    if (shutdown.ShutdownReason is not CoordinatedShutdown.ClusterDowningReason)
+                        ShardDistributionReporter.AnnounceLeaving(system);
+                    return Task.FromResult(Akka.Done.Instance);
+                });
             });
         return builder;
     }

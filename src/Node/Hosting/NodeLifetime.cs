@@ -13,6 +13,12 @@ public static class NodeLifetime
     /// <summary>The exit code of a node that the cluster downed.</summary>
     public const int DownedExitCode = 1;
 
+    /// <summary>True once the cluster downed this node.</summary>
+    public static bool Downed { get; private set; }
+
+    /// <summary>The process exit code: <see cref="DownedExitCode"/> for a downed node, else what the host set.</summary>
+    public static int ExitCode => Downed ? DownedExitCode : Environment.ExitCode;
+
     /// <summary>Watches <paramref name="system"/> on behalf of the host.</summary>
     public static void Watch(ActorSystem system, IHostApplicationLifetime? lifetime, ILogger logger)
     {
@@ -21,7 +27,7 @@ public static class NodeLifetime
         {
             if (shutdown.ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
             {
-                Environment.ExitCode = DownedExitCode;
+                Downed = true;
                 logger.LogWarning(
                     "This node was downed by the cluster (cut off from the majority, or taken for dead); it stops now " +
                     "so that its entities cannot go on writing. Restart it to rejoin as a new member.");

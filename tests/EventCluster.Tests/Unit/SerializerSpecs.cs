@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Serialization;
 using EventCluster.Messages;
+using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
@@ -23,6 +24,7 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
     [
         new SubmitEvent("acct-1", "ev-1", "deposit", """{"amount":5,"nested":{"x":[1,2,"é"]}}"""),
         StopEntity.Instance,
+        new NodeLeaving("akka.tcp://eventcluster@127.0.0.1:4055"),
         new EventAccepted("acct-1", "ev-1", 7, "akka.tcp://eventcluster@127.0.0.1:4053", true),
         new EventRejected("acct-1", "ev-1", "data must be a JSON object"),
         new QueryRejected("acct-1", "entity id is required"),
