@@ -9,7 +9,7 @@ const string usage = """
       send   --entity ID --type TYPE [--data JSON] [--id EVENT_ID] [--json]
       get    --entity ID [--json]
       status [--json]
-      load   --events N --entities K [--concurrency C] [--acked FILE] [--type TYPE] [--entity-prefix P] [--json]
+      load   --events N --entities K [--concurrency C] [--rate R] [--acked FILE] [--type TYPE] [--entity-prefix P] [--json]
       verify --acked FILE [--json]
 
     options for every command:
@@ -22,7 +22,7 @@ const string usage = """
 var flags = new HashSet<string> { "--json", "--help" };
 var valueOptions = new HashSet<string>
 {
-    "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--acked",
+    "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--rate", "--acked",
     "--entity-prefix",
 };
 try

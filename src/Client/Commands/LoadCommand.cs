@@ -18,10 +18,12 @@ public static class LoadCommand
     /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
     {
-        args.AllowOnly("--events", "--entities", "--concurrency", "--acked", "--json", "--type", "--entity-prefix");
+        args.AllowOnly("--events", "--entities", "--concurrency", "--rate", "--acked", "--json", "--type", "--entity-prefix");
         var events = args.Integer("--events", 10_000, 1, 100_000_000);
         var entities = args.Integer("--entities", 100, 1, 100_000_000);
         var concurrency = (int)args.Integer("--concurrency", 256, 1, 10_000);
+        // Events per second to offer at most (0: as fast as the cluster acknowledges), for latency at a fixed load.
+        var rate = args.Integer("--rate", 0, 0, 10_000_000);
         var type = args.Value("--type") ?? "load";
         var runId = Guid.NewGuid().ToString("N")[..8];
         var prefix = args.Value("--entity-prefix") ?? $"load-{runId}-";
@@ -63,6 +65,8 @@ public static class LoadCommand
                 var i = Interlocked.Increment(ref next);
                 if (i >= events || giveUp.IsCancellationRequested)
                     return;
+                if (rate > 0 && TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed is { Ticks: > 0 } early)
+                    await Task.Delay(early);
                 var command = new SubmitEvent($"{prefix}{i % entities}", $"{runId}-{i}", type, $"{{\"seq\":{i}}}");
                 records?.Sent(command);
                 var started = Stopwatch.GetTimestamp();

@@ -43,6 +43,7 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         Receive<ShardPlacement>(placement =>
         {
             _queryInFlight = false;
+            Context.System.EventStream.Publish(placement);
             Report(placement);
         });
         Receive<Status.Failure>(_ => _queryInFlight = false);

@@ -62,7 +62,9 @@ public static class EventClusterAkkaExtensions
                 (system, _, _) =>
                 {
                     var node = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
-                    return entityId => EventEntity.Props(entityId, node);
+                    return entityId => ShardPreallocator.IsPlaceholder(entityId)
+                        ? ShardPreallocator.Placeholder.Props
+                        : EventEntity.Props(entityId, node);
                 },
                 new EntityMessageExtractor(),
                 new ShardOptions
@@ -90,6 +92,7 @@ public static class EventClusterAkkaExtensions
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");
                 system.ActorOf(ShardDistributionReporter.Props(region), ShardDistributionReporter.Name);
+                system.ActorOf(ShardPreallocator.Props(region), "shard-preallocator");
                 // Sharding hands shards off in the phase after this one; tell the others first.
                 var shutdown = CoordinatedShutdown.Get(system);
                 shutdown.AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "announce-leaving", () =>

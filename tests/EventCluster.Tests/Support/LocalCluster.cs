@@ -12,9 +12,9 @@ public sealed class LocalCluster : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("eventcluster-cluster");
 
-    private LocalCluster()
+    private LocalCluster(string? journal = null)
     {
-        Journal = $"sqlite:{Path.Combine(_directory.Path, "journal.db")}";
+        Journal = journal ?? $"sqlite:{Path.Combine(_directory.Path, "journal.db")}";
     }
 
     /// <summary>The journal every node uses.</summary>
@@ -32,10 +32,13 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>--seeds for the client.</summary>
     public string SeedList => string.Join(",", Seeds);
 
-    /// <summary>Starts <paramref name="count"/> nodes and waits until all are Up.</summary>
-    public static async Task<LocalCluster> StartAsync(int count)
+    /// <summary>
+    /// Starts <paramref name="count"/> nodes and waits until all are Up; on a temporary SQLite
+    /// file unless <paramref name="journal"/> names another journal.
+    /// </summary>
+    public static async Task<LocalCluster> StartAsync(int count, string? journal = null)
     {
-        var cluster = new LocalCluster();
+        var cluster = new LocalCluster(journal);
         try
         {
             var ports = Enumerable.Range(0, count).Select(_ => FreePorts.Next()).ToList();

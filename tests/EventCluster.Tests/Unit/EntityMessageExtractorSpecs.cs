@@ -1,6 +1,7 @@
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Sharding;
+using EventCluster.Messages.Validation;
 
 namespace EventCluster.Tests.Unit;
 
@@ -39,5 +40,19 @@ public sealed class EntityMessageExtractorSpecs
     public void Should_return_null_for_foreign_messages()
     {
         Assert.Null(_extractor.EntityId("not an entity message"));
+    }
+
+    [Fact]
+    public void Should_have_a_placeholder_for_every_shard_that_no_valid_entity_id_can_collide_with()
+    {
+        var placeholders = EventCluster.Node.Cluster.ShardPreallocator.PlaceholderByShard;
+
+        Assert.Equal(EntityMessageExtractor.ShardCount, placeholders.Count);
+        foreach (var (shard, id) in placeholders)
+        {
+            Assert.Equal(shard, _extractor.ShardId(id, null));
+            Assert.Equal(shard, _extractor.ShardId(id, new Akka.Cluster.Sharding.ShardRegion.StartEntity(id)));
+            Assert.NotNull(EventValidation.Check(new SubmitEvent(id, "ev-1", "t", "{}")));
+        }
     }
 }
