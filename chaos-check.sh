@@ -88,7 +88,9 @@ for ((c = 1; c <= crashes; c++)); do
   kill -9 "${pids[victim]}"
   wait "${pids[victim]}" 2>/dev/null || true
   echo "$(date +%T) crash $c/$crashes: kill -9 node on port $((base + victim))"
-  sleep $((RANDOM % 4 + 1))
+  # Down for 1-12 s: a short outage is taken over by the node's new incarnation, a long one
+  # goes through failure detection, downing and failover first.
+  sleep $((RANDOM % 12 + 1))
   start_node "$victim"
   wait_up
   echo "$(date +%T)   restarted; $nodes members Up again"

@@ -1,5 +1,7 @@
 using EventCluster.Client.Cli;
 using EventCluster.Client.Commands;
+using EventCluster.Client.Connection;
+using EventCluster.Messages.Security;
 using EventCluster.Messages.Validation;
 
 const string usage = """
@@ -11,10 +13,13 @@ const string usage = """
       status [--json]
       load   --events N --entities K [--concurrency C] [--rate R] [--acked FILE] [--type TYPE] [--entity-prefix P] [--json]
       verify --acked FILE [--json]
+      certs create --out DIR   a development TLS certificate for a cluster (DIR/eventcluster.pfx and its password)
 
     options for every command:
       --seeds host:port,...   seed nodes to contact (env EVENTCLUSTER_SEEDS, default 127.0.0.1:4053)
       --timeout SECONDS       how long to wait for the cluster (send/get/status/verify: 30, load: 120 per event)
+      --tls-certificate PFX   TLS with mutual authentication (env EVENTCLUSTER_TLS_CERTIFICATE); the nodes' certificate
+      --tls-password PW       password of the .pfx (env EVENTCLUSTER_TLS_PASSWORD)
 
     exit codes: 0 success, 1 rejected or verification failed, 2 bad usage or input, 3 cluster unreachable or timed out
     """;
@@ -23,7 +28,7 @@ var flags = new HashSet<string> { "--json", "--help" };
 var valueOptions = new HashSet<string>
 {
     "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--rate", "--acked",
-    "--entity-prefix",
+    "--entity-prefix", "--tls-certificate", "--tls-password", "--out",
 };
 try
 {
@@ -36,6 +41,9 @@ try
 
     var seeds = ParseSeeds(parsed.Value("--seeds") ?? Environment.GetEnvironmentVariable("EVENTCLUSTER_SEEDS") ?? "127.0.0.1:4053");
     TimeSpan? timeout = parsed.Value("--timeout") is null ? null : parsed.Seconds("--timeout", TimeSpan.Zero);
+    if (parsed.Command == "certs")
+        return CertsCommand.Run(parsed);
+    ClusterConnection.TlsCertificate = LoadTls(parsed);
     return parsed.Command switch
     {
         "send" => await SendCommand.RunAsync(parsed, seeds, timeout),
@@ -43,7 +51,7 @@ try
         "status" => await StatusCommand.RunAsync(parsed, seeds, timeout),
         "load" => await LoadCommand.RunAsync(parsed, seeds, timeout),
         "verify" => await VerifyCommand.RunAsync(parsed, seeds, timeout),
-        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify)"),
+        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify, certs)"),
     };
 }
 catch (UsageException ex)
@@ -67,6 +75,24 @@ catch (Exception ex)
     Output.Error($"unexpected failure: {ex.GetBaseException().Message}");
     return ExitCodes.Rejected;
 }
+
+static System.Security.Cryptography.X509Certificates.X509Certificate2? LoadTls(Arguments parsed)
+{
+    var path = parsed.Value("--tls-certificate") ?? NonEmpty(Environment.GetEnvironmentVariable(RemoteTls.CertificateVariable));
+    var password = parsed.Value("--tls-password") ?? NonEmpty(Environment.GetEnvironmentVariable(RemoteTls.PasswordVariable));
+    if (path is null)
+        return password is null ? null : throw new UsageException("--tls-password is given without --tls-certificate");
+    try
+    {
+        return RemoteTls.Load(path, password);
+    }
+    catch (TlsConfigurationException ex)
+    {
+        throw new UsageException(ex.Message);
+    }
+}
+
+static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
 static IReadOnlyList<string> ParseSeeds(string value)
 {

@@ -28,4 +28,7 @@ public static class ClusterNames
 
     /// <summary>Path of the ingress actor on every node.</summary>
     public const string IngressPath = "/user/" + IngressName;
+
+    /// <summary>The Akka.Remote protocol of addresses: TLS changes it from akka.tcp to akka.ssl.tcp.</summary>
+    public static string Protocol(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
 }

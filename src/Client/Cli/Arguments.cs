@@ -9,20 +9,27 @@ namespace EventCluster.Client.Cli;
 public sealed class Arguments
 {
     /// <summary>Options every command accepts.</summary>
-    public static readonly IReadOnlySet<string> GlobalOptions = new HashSet<string> { "--seeds", "--timeout" };
+    public static readonly IReadOnlySet<string> GlobalOptions = new HashSet<string> { "--seeds", "--timeout", "--tls-certificate", "--tls-password" };
+
+    /// <summary>Commands made of two words (<c>certs create</c>).</summary>
+    private static readonly IReadOnlySet<string> CommandsWithAction = new HashSet<string> { "certs" };
 
     private readonly Dictionary<string, string> _values;
     private readonly HashSet<string> _flags;
 
-    private Arguments(string? command, Dictionary<string, string> values, HashSet<string> flags)
+    private Arguments(string? command, string? action, Dictionary<string, string> values, HashSet<string> flags)
     {
         Command = command;
+        Action = action;
         _values = values;
         _flags = flags;
     }
 
     /// <summary>The command name, or null when none was given.</summary>
     public string? Command { get; }
+
+    /// <summary>The second word of a two-word command (<c>create</c> in <c>certs create</c>).</summary>
+    public string? Action { get; }
 
     /// <summary>
     /// Splits the command line; <paramref name="flagNames"/> take no value, and an option that is
@@ -31,6 +38,7 @@ public sealed class Arguments
     public static Arguments Parse(IReadOnlyList<string> args, IReadOnlySet<string> flagNames, IReadOnlySet<string> valueNames)
     {
         string? command = null;
+        string? action = null;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var flags = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Count; i++)
@@ -38,9 +46,12 @@ public sealed class Arguments
             var arg = args[i];
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
-                if (command is not null)
+                if (command is null)
+                    command = arg;
+                else if (action is null && CommandsWithAction.Contains(command))
+                    action = arg;
+                else
                     throw new UsageException($"unexpected argument '{arg}'");
-                command = arg;
                 continue;
             }
 
@@ -67,7 +78,7 @@ public sealed class Arguments
                 throw new UsageException($"option {name} is given twice");
         }
 
-        return new Arguments(command, values, flags);
+        return new Arguments(command, action, values, flags);
     }
 
     /// <summary>Fails on any option outside <paramref name="allowed"/> (global options are always allowed).</summary>

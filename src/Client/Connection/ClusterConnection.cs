@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
@@ -8,6 +9,7 @@ using EventCluster.Messages;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
+using EventCluster.Messages.Security;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Sharding;
 
@@ -32,6 +34,12 @@ public sealed class ClusterConnection : IAsyncDisposable
     private readonly ConcurrentDictionary<string, TaskCompletionSource<object>> _pending = new(StringComparer.Ordinal);
     private readonly EntityMessageExtractor _extractor = new();
     private IReadOnlyDictionary<string, IActorRef> _ingressByShard = new Dictionary<string, IActorRef>();
+
+    /// <summary>
+    /// The certificate this process presents to the cluster (TLS with mutual authentication), or
+    /// null for plain TCP; set once from --tls-certificate before any connection is made.
+    /// </summary>
+    public static X509Certificate2? TlsCertificate { get; set; }
 
     private ClusterConnection(IReadOnlyList<string> seeds)
     {
@@ -62,9 +70,13 @@ public sealed class ClusterConnection : IAsyncDisposable
             .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
             .WithFallback(LoadRemoteTuning())
             .WithFallback(ClusterClientReceptionist.DefaultConfig());
-        _system = ActorSystem.Create(ClusterNames.ClientSystemName, config);
+        var setup = BootstrapSetup.Create().WithConfig(config);
+        _system = TlsCertificate is { } certificate
+            ? ActorSystem.Create(ClusterNames.ClientSystemName,
+                setup.WithConfig(ConfigurationFactory.ParseString(RemoteTls.Hocon).WithFallback(config)).And(RemoteTls.Setup(certificate)))
+            : ActorSystem.Create(ClusterNames.ClientSystemName, setup);
 
-        var contacts = seeds.Select(seed => ActorPath.Parse($"akka.tcp://{ClusterNames.SystemName}@{seed}/system/receptionist"))
+        var contacts = seeds.Select(seed => ActorPath.Parse($"{ClusterNames.Protocol(TlsCertificate is not null)}://{ClusterNames.SystemName}@{seed}/system/receptionist"))
             .ToImmutableHashSet();
         var client = _system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(_system).WithInitialContacts(contacts)),
             "cluster-client");

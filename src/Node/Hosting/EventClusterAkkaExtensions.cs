@@ -8,6 +8,7 @@ using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
 using EventCluster.Messages;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Security;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Sharding;
 using EventCluster.Node.Cluster;
@@ -36,6 +37,12 @@ public static class EventClusterAkkaExtensions
         // Tuning files first: HOCON added after the fluent calls is silently ignored by them.
         foreach (var file in HoconFiles)
             builder.AddHoconFile(Path.Combine(AppContext.BaseDirectory, "hocon", file), HoconAddMode.Prepend);
+
+        if (settings.TlsCertificate is { } certificate)
+        {
+            builder.AddHocon(RemoteTls.Hocon, HoconAddMode.Prepend);
+            builder.AddSetup(RemoteTls.Setup(certificate));
+        }
 
         builder
             .AddHocon(EventClusterSerializer.Binding, HoconAddMode.Prepend)

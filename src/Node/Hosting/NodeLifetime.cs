@@ -6,14 +6,15 @@ namespace EventCluster.Node.Hosting;
 /// Ties the process to the node's membership: when the actor system stops for any reason the
 /// host stops too, and a node that the cluster downed (the split-brain resolver put it on the
 /// losing side of a partition, or declared it dead) says so and exits 1 instead of 0, so that a
-/// supervisor restarts it and it rejoins as a fresh member.
+/// supervisor restarts it and it rejoins as a fresh member. A node whose TLS handshake with a
+/// peer failed (Akka stops such a node) says why and exits 1 as well.
 /// </summary>
 public static class NodeLifetime
 {
     /// <summary>The exit code of a node that the cluster downed.</summary>
     public const int DownedExitCode = 1;
 
-    /// <summary>True once the cluster downed this node.</summary>
+    /// <summary>True once the cluster downed this node, or its TLS handshake with a peer failed.</summary>
     public static bool Downed { get; private set; }
 
     /// <summary>The process exit code: <see cref="DownedExitCode"/> for a downed node, else what the host set.</summary>
@@ -25,7 +26,15 @@ public static class NodeLifetime
         var shutdown = CoordinatedShutdown.Get(system);
         shutdown.AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "eventcluster-downed", () =>
         {
-            if (shutdown.ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
+            // Akka's reason type for this is internal; its name is the stable part.
+            if (shutdown.ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason")
+            {
+                Downed = true;
+                logger.LogError(
+                    "TLS handshake with another node failed: it does not trust this node's certificate or this node does not " +
+                    "trust its one (see the error above). Every node and client of a cluster needs the cluster's certificate; stopping.");
+            }
+            else if (shutdown.ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
             {
                 Downed = true;
                 logger.LogWarning(

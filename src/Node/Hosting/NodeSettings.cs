@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using EventCluster.Messages;
+using EventCluster.Messages.Security;
 using EventCluster.Messages.Validation;
 using Microsoft.Extensions.Configuration;
 
@@ -20,7 +22,8 @@ public sealed record NodeSettings(
     int HttpPort,
     IReadOnlyList<string> Seeds,
     JournalSettings Journal,
-    string DataDir)
+    string DataDir,
+    X509Certificate2? TlsCertificate = null)
 {
     /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
@@ -32,18 +35,22 @@ public sealed record NodeSettings(
         ("--seeds", "EVENTCLUSTER_SEEDS", "Seeds", "comma-separated host:port of the seed nodes (default 127.0.0.1:4053)"),
         ("--journal", "EVENTCLUSTER_JOURNAL", "Journal", "sqlite:PATH or postgres:CONNECTION-STRING (default sqlite:data/eventcluster.db)"),
         ("--data-dir", "EVENTCLUSTER_DATA_DIR", "DataDir", "node-local files (default data/node-<port>)"),
+        ("--tls-certificate", RemoteTls.CertificateVariable, "TlsCertificate", "a .pfx: TLS with mutual authentication between nodes and clients (default: off)"),
+        ("--tls-password", RemoteTls.PasswordVariable, "TlsPassword", "password of the .pfx"),
     ];
 
     /// <summary>The Akka address of this node.</summary>
-    public string SelfAddress => $"akka.tcp://{ClusterNames.SystemName}@{Host}:{Port}";
+    public string SelfAddress => $"{Protocol}://{ClusterNames.SystemName}@{Host}:{Port}";
 
     /// <summary>The Akka addresses of the seed nodes.</summary>
-    public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"akka.tcp://{ClusterNames.SystemName}@{seed}").ToList();
+    public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"{Protocol}://{ClusterNames.SystemName}@{seed}").ToList();
+
+    private string Protocol => ClusterNames.Protocol(TlsCertificate is not null);
 
     /// <summary>Usage text for --help and option errors.</summary>
     public static string Usage =>
         "usage: EventCluster.Node [options]\n\n" +
-        string.Join("\n", Options.Select(o => $"  {o.Option,-12} {o.Variable,-24} {o.Meaning}"));
+        string.Join("\n", Options.Select(o => $"  {o.Option,-17} {o.Variable,-29} {o.Meaning}"));
 
     /// <summary>Reads the settings; throws <see cref="NodeOptionsException"/> on bad input.</summary>
     public static NodeSettings Load(string[] args, Func<string, string?> environment, IConfiguration configuration)
@@ -64,7 +71,24 @@ public sealed record NodeSettings(
         var journal = JournalSettings.Parse(Value("--journal") ?? JournalSettings.Default);
         var dataDir = Path.GetFullPath(Value("--data-dir") ?? Path.Combine("data", $"node-{port}"));
 
-        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir);
+        var tlsPassword = Value("--tls-password");
+        var tls = Value("--tls-certificate") is { } certificatePath
+            ? LoadCertificate(certificatePath, tlsPassword)
+            : tlsPassword is null ? null : throw new NodeOptionsException("--tls-password is given without --tls-certificate");
+
+        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir, tls);
+    }
+
+    private static X509Certificate2 LoadCertificate(string path, string? password)
+    {
+        try
+        {
+            return RemoteTls.Load(path, password);
+        }
+        catch (TlsConfigurationException ex)
+        {
+            throw new NodeOptionsException(ex.Message);
+        }
     }
 
     /// <summary>Parses a comma-separated host:port list; throws <see cref="NodeOptionsException"/> on a malformed entry.</summary>

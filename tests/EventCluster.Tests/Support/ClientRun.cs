@@ -16,7 +16,8 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
         startInfo.ArgumentList.Add(BuiltArtifacts.ClientDll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
-        startInfo.Environment.Remove("EVENTCLUSTER_SEEDS");
+        foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
+            startInfo.Environment.Remove(variable);
         var process = ChildProcesses.Start(startInfo);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -12,10 +12,14 @@ public sealed class LocalCluster : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("eventcluster-cluster");
 
-    private LocalCluster(string? journal = null)
+    private LocalCluster(string? journal = null, IReadOnlyList<string>? securityArguments = null)
     {
         Journal = journal ?? $"sqlite:{Path.Combine(_directory.Path, "journal.db")}";
+        SecurityArguments = securityArguments ?? [];
     }
+
+    /// <summary>Options given to every node and client call (TLS certificate and password).</summary>
+    public IReadOnlyList<string> SecurityArguments { get; }
 
     /// <summary>The journal every node uses.</summary>
     public string Journal { get; }
@@ -36,9 +40,10 @@ public sealed class LocalCluster : IAsyncDisposable
     /// Starts <paramref name="count"/> nodes and waits until all are Up; on a temporary SQLite
     /// file unless <paramref name="journal"/> names another journal.
     /// </summary>
-    public static async Task<LocalCluster> StartAsync(int count, string? journal = null)
+    public static async Task<LocalCluster> StartAsync(int count, string? journal = null,
+        IReadOnlyList<string>? securityArguments = null)
     {
-        var cluster = new LocalCluster(journal);
+        var cluster = new LocalCluster(journal, securityArguments);
         try
         {
             var ports = Enumerable.Range(0, count).Select(_ => FreePorts.Next()).ToList();
@@ -83,11 +88,15 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Starts one more node (or restarts one on its old port).</summary>
     public NodeProcess StartNode(int port) => StartNode(port, "127.0.0.1", null);
 
-    /// <summary>Starts one more node on <paramref name="host"/>, inside <paramref name="netns"/> when given.</summary>
-    public NodeProcess StartNode(int port, string host, string? netns)
+    /// <summary>
+    /// Starts one more node on <paramref name="host"/>, inside <paramref name="netns"/> when given,
+    /// with <paramref name="securityArguments"/> instead of the cluster's own when given.
+    /// </summary>
+    public NodeProcess StartNode(int port, string host, string? netns, IReadOnlyList<string>? securityArguments = null)
     {
         var httpPort = netns is null ? FreePorts.Next() : NetworkTopology.NodePort + 1000;
-        var node = NodeProcess.StartNode(port, httpPort, Seeds, Journal, Path.Combine(_directory.Path, $"node-{host}-{port}"), host, netns);
+        var node = NodeProcess.StartNode(port, httpPort, Seeds, Journal, Path.Combine(_directory.Path, $"node-{host}-{port}"), host, netns,
+            securityArguments ?? SecurityArguments);
         Nodes.Add(node);
         return node;
     }
@@ -125,7 +134,7 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>Runs the client against this cluster's seeds.</summary>
     public Task<ClientRun> ClientAsync(params string[] arguments) =>
-        ClientRun.RunAsync(arguments.Concat(["--seeds", SeedList]));
+        ClientRun.RunAsync(arguments.Concat(["--seeds", SeedList]).Concat(SecurityArguments));
 
     /// <summary>Verifies an acknowledged-events file and asserts nothing was lost, doubled or unexpected.</summary>
     public async Task<JsonNode> AssertVerifiedAsync(string ackedFile, int expectedAcked)

@@ -80,9 +80,9 @@ public sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>Starts a cluster node on the given ports, seeds and journal.</summary>
     public static NodeProcess StartNode(int port, int httpPort, IEnumerable<string> seeds, string journal, string dataDir,
-        string host = "127.0.0.1", string? netns = null) =>
+        string host = "127.0.0.1", string? netns = null, IEnumerable<string>? extraArguments = null) =>
         Start(["--host", host, "--port", port.ToString(), "--http-port", httpPort.ToString(), "--seeds", string.Join(",", seeds),
-            "--journal", journal, "--data-dir", dataDir], port, httpPort, host, netns);
+            "--journal", journal, "--data-dir", dataDir, .. extraArguments ?? []], port, httpPort, host, netns);
 
     /// <summary>Lines matching <paramref name="pattern"/>.</summary>
     public IReadOnlyList<string> LinesMatching(string pattern) => Lines.Where(line => Regex.IsMatch(line, pattern)).ToList();
