@@ -68,6 +68,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             }
             """)
             .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
+            .WithFallback(ConfigurationFactory.ParseString(TypeNameRefusal.Hocon))
             .WithFallback(LoadRemoteTuning())
             .WithFallback(ClusterClientReceptionist.DefaultConfig());
         var setup = BootstrapSetup.Create().WithConfig(config);

@@ -46,6 +46,7 @@ public static class EventClusterAkkaExtensions
 
         builder
             .AddHocon(EventClusterSerializer.Binding, HoconAddMode.Prepend)
+            .AddHocon(TypeNameRefusal.Hocon, HoconAddMode.Prepend)
             .AddHocon(settings.Journal.ToHocon(), HoconAddMode.Prepend)
             .AddHocon($"akka.cluster.sharding.distributed-data.durable.lmdb.dir = \"{Path.Combine(settings.DataDir, "ddata").Replace("\\", "/")}\"",
                 HoconAddMode.Prepend)

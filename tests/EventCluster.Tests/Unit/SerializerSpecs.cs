@@ -97,4 +97,22 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
 
         Assert.Throws<ArgumentException>(() => serializer.ToBinary(new object()));
     }
+
+    [Fact]
+    public void Should_refuse_payloads_that_name_dotnet_types_and_unbound_types_at_the_sender()
+    {
+        using var system = ActorSystem.Create("hardened", ConfigurationFactory.ParseString(TypeNameRefusal.Hocon)
+            .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding)));
+        var serialization = system.Serialization;
+
+        // Identifier 1 is what a peer using Akka's JSON serializer puts on the wire.
+        var typeNamePayload = """{"$type":"System.Diagnostics.Process, System.Diagnostics.Process"}"""u8.ToArray();
+        var refused = Assert.Throws<SerializationException>(() => serialization.Deserialize(typeNamePayload, 1, (Type?)null));
+        Assert.Contains("never accepts", refused.Message);
+
+        // A type without a binding is not silently written with type names either.
+        Assert.ThrowsAny<Exception>(() => serialization.FindSerializerFor(new Uri("http://unbound.example")).ToBinary(new Uri("http://unbound.example")));
+        // The contracts still go through the EventCluster serializer.
+        Assert.IsType<EventClusterSerializer>(serialization.FindSerializerFor(new GetEntityState("acct-1")));
+    }
 }
