@@ -35,7 +35,7 @@ public static class GetCommand
         {
             case EntityStateResult state:
                 if (args.Flag("--json"))
-                    Output.WriteJson(ToJson(state));
+                    Output.WriteJson(state.ToJson());
                 else
                     PrintText(state);
                 if (!state.Exists)
@@ -48,20 +48,6 @@ public static class GetCommand
                 throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
         }
     }
-
-    /// <summary>The state as the documented JSON document.</summary>
-    public static JsonObject ToJson(EntityStateResult state) => new()
-    {
-        ["entityId"] = state.EntityId,
-        ["version"] = state.Version,
-        ["eventCount"] = state.EventCount,
-        ["countsByType"] = JsonSerializer.SerializeToNode(state.CountsByType),
-        ["lastEventId"] = state.LastEventId,
-        ["lastEventType"] = state.LastEventType,
-        ["lastEventAt"] = state.LastEventAt,
-        ["data"] = JsonNode.Parse(state.Data),
-        ["node"] = state.Node,
-    };
 
     private static void PrintText(EntityStateResult state)
     {

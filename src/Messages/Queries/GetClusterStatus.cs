@@ -26,8 +26,16 @@ public sealed record NodeShards(string Address, int ShardCount, int EntityCount,
 /// <param name="Leader">Address of the leader, if there is one.</param>
 /// <param name="Nodes">Per node its shard and entity counts.</param>
 /// <param name="Node">Address of the node that answered.</param>
+/// <param name="RecentEvents">The answering node's latest cluster events, oldest first.</param>
 public sealed record ClusterStatusResult(
     IReadOnlyList<MemberInfo> Members,
     string? Leader,
     IReadOnlyList<NodeShards> Nodes,
-    string Node) : IEventClusterMessage;
+    string Node,
+    IReadOnlyList<ClusterEventEntry> RecentEvents) : IEventClusterMessage;
+
+/// <summary>One cluster event as a node logged it.</summary>
+/// <param name="At">When the node saw it.</param>
+/// <param name="Kind">The event: MemberUp, UnreachableMember, ShardsMoved, ShardDistribution…</param>
+/// <param name="Detail">The rest of its log line.</param>
+public sealed record ClusterEventEntry(DateTimeOffset At, string Kind, string Detail);

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
 namespace EventCluster.Messages.Queries;
 
 /// <summary>Asks an entity for its state; answered with <see cref="EntityStateResult"/>.</summary>
@@ -26,3 +29,21 @@ public sealed record EntityStateResult(
     DateTimeOffset? LastEventAt,
     [property: RawJson] string Data,
     string Node) : IEventClusterMessage;
+
+/// <summary>The documented JSON form of an entity's state: <c>get --json</c> and <c>GET /api/entities/{id}</c>.</summary>
+public static class EntityStateDocument
+{
+    /// <summary>The state as the documented JSON document (camelCase, data as JSON).</summary>
+    public static JsonObject ToJson(this EntityStateResult state) => new()
+    {
+        ["entityId"] = state.EntityId,
+        ["version"] = state.Version,
+        ["eventCount"] = state.EventCount,
+        ["countsByType"] = JsonSerializer.SerializeToNode(state.CountsByType),
+        ["lastEventId"] = state.LastEventId,
+        ["lastEventType"] = state.LastEventType,
+        ["lastEventAt"] = state.LastEventAt,
+        ["data"] = JsonNode.Parse(state.Data),
+        ["node"] = state.Node,
+    };
+}

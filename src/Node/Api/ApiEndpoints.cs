@@ -6,7 +6,7 @@ using EventCluster.Node.Entities;
 
 namespace EventCluster.Node.Api;
 
-/// <summary>The node's HTTP endpoints: health probes and the cluster status.</summary>
+/// <summary>The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard.</summary>
 public static class ApiEndpoints
 {
     /// <summary>Maps the endpoints onto the node's web application.</summary>
@@ -35,6 +35,25 @@ public static class ApiEndpoints
                 return Results.Problem("the cluster did not answer in time", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         });
+        app.MapGet("/metrics", (ActorSystem system) =>
+        {
+            var state = Akka.Cluster.Cluster.Get(system).State;
+            var membersByStatus = state.Members.GroupBy(m => m.Status.ToString()).ToDictionary(g => g.Key, g => g.Count());
+            var shardsByNode = ShardDistributionReporter.Latest?.ByNode
+                .ToDictionary(node => AddressFormat.Short(node.Key), node => node.Value.Count) ?? new Dictionary<string, int>();
+            return Results.Text(NodeMetrics.Render(shardsByNode, membersByStatus), "text/plain; version=0.0.4; charset=utf-8");
+        });
+        app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"));
+        app.MapEventEndpoints();
         return app;
     }
+}
+
+/// <summary>The dashboard page, embedded in the node: it works offline, no CDN.</summary>
+public static class Dashboard
+{
+    /// <summary>Opens the embedded page.</summary>
+    public static Stream Open() =>
+        typeof(Dashboard).Assembly.GetManifestResourceStream("EventCluster.Node.Api.dashboard.html")
+        ?? throw new InvalidOperationException("the dashboard page is missing from the build");
 }

@@ -30,6 +30,7 @@ public sealed class ClusterStatusReader(ActorSystem system, IActorRef region)
                 : new NodeShards(address.ToString(), 0, 0, []))
             .ToList();
 
-        return new ClusterStatusResult(members, state.Leader?.ToString(), nodes, _cluster.Value.SelfAddress.ToString());
+        return new ClusterStatusResult(members, state.Leader?.ToString(), nodes, _cluster.Value.SelfAddress.ToString(),
+            RecentClusterEvents.Snapshot());
     }
 }

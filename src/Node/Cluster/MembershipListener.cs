@@ -55,7 +55,9 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
         Receive<LeaderChanged>(evt =>
         {
             _leader = evt.Leader;
-            _log.Info("LeaderChanged leader={0} | {1}", evt.Leader is null ? "none" : AddressFormat.Short(evt.Leader), Summary());
+            var leader = evt.Leader is null ? "none" : AddressFormat.Short(evt.Leader);
+            _log.Info("LeaderChanged leader={0} | {1}", leader, Summary());
+            RecentClusterEvents.Add(nameof(LeaderChanged), $"leader={leader}");
         });
         Receive<JoinReminder>(_ => RemindIfNotJoined());
     }
@@ -82,6 +84,7 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
         var roleList = string.Join(",", roles);
         _log.Info("{0} member={1}{2} | {3}", eventName, AddressFormat.Short(member),
             roleList.Length == 0 ? "" : $" roles={roleList}", Summary());
+        RecentClusterEvents.Add(eventName, $"member={AddressFormat.Short(member)}");
     }
 
     private string Summary()

@@ -44,6 +44,7 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         {
             _queryInFlight = false;
             Context.System.EventStream.Publish(placement);
+            Latest = placement;
             Report(placement);
         });
         Receive<Status.Failure>(_ => _queryInFlight = false);
@@ -89,6 +90,9 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         foreach (var member in cluster.State.Members.Where(m => m.Address != cluster.SelfAddress))
             system.ActorSelection($"{member.Address}/user/{Name}").Tell(leaving);
     }
+
+    /// <summary>The latest placement read (every 2 s), for metrics; null before the first.</summary>
+    public static ShardPlacement? Latest { get; private set; }
 
     /// <summary>The reporter's actor name, the same on every node.</summary>
     public const string Name = "shard-distribution-reporter";
@@ -167,13 +171,15 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         var entityCount = placement.ByNode.Values.Sum(shards => shards.Values.Sum());
         _log.Info("ShardDistribution {0} | shards={1} entities={2} nodes={3}", distribution, shardCount, entityCount,
             placement.ByNode.Count);
+        RecentClusterEvents.Add("ShardDistribution", $"{distribution} | shards={shardCount} entities={entityCount}");
 
         foreach (var ((reason, from, to), shards) in moves)
         {
             shards.Sort(StringComparer.Ordinal);
-            _log.Info("ShardsMoved reason={0} from={1} to={2} count={3} shards=[{4}]", reason,
-                AddressFormat.Short(Address.Parse(from)), AddressFormat.Short(Address.Parse(to)), shards.Count,
-                string.Join(",", shards));
+            var line = $"reason={reason} from={AddressFormat.Short(Address.Parse(from))} to={AddressFormat.Short(Address.Parse(to))} " +
+                $"count={shards.Count} shards=[{string.Join(",", shards)}]";
+            _log.Info("ShardsMoved {0}", line);
+            RecentClusterEvents.Add("ShardsMoved", line);
         }
     }
 

@@ -6,6 +6,7 @@ using EventCluster.Messages.Commands;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
+using EventCluster.Node.Api;
 
 namespace EventCluster.Node.Entities;
 
@@ -55,6 +56,20 @@ public sealed class EventEntity : ReceivePersistentActor
     /// <inheritdoc />
     public override string PersistenceId { get; }
 
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        NodeMetrics.EntityStarted();
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        NodeMetrics.EntityStopped();
+        base.PostStop();
+    }
+
     /// <summary>The journal's persistence id of an entity.</summary>
     public static string PersistenceIdOf(string entityId) => $"entity-{entityId}";
 
@@ -67,6 +82,7 @@ public sealed class EventEntity : ReceivePersistentActor
         if (_state.HasApplied(command.EventId))
         {
             Sender.Tell(new EventAccepted(_state.EntityId, command.EventId, _state.Version, _node, Duplicate: true));
+            NodeMetrics.EventDuplicate();
             return;
         }
 
@@ -86,13 +102,16 @@ public sealed class EventEntity : ReceivePersistentActor
         if (problem is not null)
         {
             Sender.Tell(new EventRejected(_state.EntityId, command.EventId, problem));
+            NodeMetrics.EventRejected();
             return;
         }
 
+        var received = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(evt, persisted =>
         {
             _state = _state.Apply(persisted, LastSequenceNr, mergedData);
             Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false));
+            NodeMetrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
             if (LastSequenceNr % SnapshotEvery == 0)
                 SaveSnapshot(_state.ToSnapshot());
         });

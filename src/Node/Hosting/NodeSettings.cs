@@ -23,7 +23,8 @@ public sealed record NodeSettings(
     IReadOnlyList<string> Seeds,
     JournalSettings Journal,
     string DataDir,
-    X509Certificate2? TlsCertificate = null)
+    X509Certificate2? TlsCertificate = null,
+    string? ApiToken = null)
 {
     /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
@@ -37,6 +38,7 @@ public sealed record NodeSettings(
         ("--data-dir", "EVENTCLUSTER_DATA_DIR", "DataDir", "node-local files (default data/node-<port>)"),
         ("--tls-certificate", RemoteTls.CertificateVariable, "TlsCertificate", "a .pfx: TLS with mutual authentication between nodes and clients (default: off)"),
         ("--tls-password", RemoteTls.PasswordVariable, "TlsPassword", "password of the .pfx"),
+        ("--api-token", "EVENTCLUSTER_API_TOKEN", "ApiToken", "bearer token required by the HTTP write endpoints (default: none)"),
     ];
 
     /// <summary>The Akka address of this node.</summary>
@@ -76,7 +78,7 @@ public sealed record NodeSettings(
             ? LoadCertificate(certificatePath, tlsPassword)
             : tlsPassword is null ? null : throw new NodeOptionsException("--tls-password is given without --tls-certificate");
 
-        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir, tls);
+        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir, tls, Value("--api-token"));
     }
 
     private static X509Certificate2 LoadCertificate(string path, string? password)

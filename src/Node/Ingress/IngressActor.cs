@@ -30,7 +30,10 @@ public sealed class IngressActor : ReceiveActor
             if (problem is null)
                 region.Forward(command);
             else
+            {
                 Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
+                Api.NodeMetrics.EventRejected();
+            }
         });
         Receive<GetEntityState>(query =>
         {
