@@ -16,9 +16,7 @@ public sealed partial class DashboardBrowserSpecs(ITestOutputHelper output)
     public async Task Should_show_every_member_and_mark_a_killed_node()
     {
         var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" }.FirstOrDefault(File.Exists);
-        if (chromium is null)
-            output.WriteLine("skipped: no Chromium (install Debian's chromium package; .ci/run does)");
-        Skip.If(chromium is null, "no Chromium (install Debian's chromium package; .ci/run does)");
+        Prerequisites.SkipIfMissing(chromium is null ? "no Chromium (install Debian's chromium package; .ci/run does)" : null, output);
 
         await using var cluster = await LocalCluster.StartAsync(3);
         var url = $"http://127.0.0.1:{cluster.Nodes[0].HttpPort}/";

@@ -13,10 +13,7 @@ public sealed class PartitionSpecs(ITestOutputHelper output)
     [SkippableFact]
     public async Task Should_keep_serving_on_the_majority_side_while_the_isolated_node_stops_itself()
     {
-        var unavailable = NetworkTopology.Unavailable();
-        if (unavailable is not null)
-            output.WriteLine($"skipped: {unavailable}");
-        Skip.If(unavailable is not null, unavailable);
+        Prerequisites.SkipIfMissing(NetworkTopology.Unavailable(), output);
 
         using var topology = NetworkTopology.Create(3);
         await using var cluster = await LocalCluster.StartAsync(topology);

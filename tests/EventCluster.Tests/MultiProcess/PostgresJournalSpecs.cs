@@ -12,10 +12,7 @@ public sealed class PostgresJournalSpecs(ITestOutputHelper output)
     [SkippableFact]
     public async Task Should_apply_every_acknowledged_event_exactly_once_on_postgres_across_a_node_crash()
     {
-        var unavailable = PostgresDatabase.Unavailable();
-        if (unavailable is not null)
-            output.WriteLine($"skipped: {unavailable}");
-        Skip.If(unavailable is not null, unavailable);
+        Prerequisites.SkipIfMissing(PostgresDatabase.Unavailable(), output);
 
         await using var database = await PostgresDatabase.CreateAsync();
         await using var cluster = await LocalCluster.StartAsync(3, $"postgres:{database.ConnectionString}");

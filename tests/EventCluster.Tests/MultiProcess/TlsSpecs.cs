@@ -12,14 +12,8 @@ public sealed class TlsSpecs
     public async Task Should_let_only_holders_of_the_clusters_certificate_join_and_send()
     {
         using var certificates = new TempDirectory("eventcluster-tls");
-        var created = await ClientRun.RunAsync(["certs", "create", "--out", certificates.Path]);
-        Assert.True(created.ExitCode == 0, created.ToString());
-        var pfx = Path.Combine(certificates.Path, "eventcluster.pfx");
-        var password = File.ReadAllText(pfx + ".password").Trim();
-        var otherDirectory = Path.Combine(certificates.Path, "other");
-        var other = await ClientRun.RunAsync(["certs", "create", "--out", otherDirectory]);
-        Assert.True(other.ExitCode == 0, other.ToString());
-        var otherPfx = Path.Combine(otherDirectory, "eventcluster.pfx");
+        var (pfx, password) = await CreateCertificateAsync(certificates.Path);
+        var (otherPfx, otherPassword) = await CreateCertificateAsync(Path.Combine(certificates.Path, "other"));
         string[] tls = ["--tls-certificate", pfx, "--tls-password", password];
 
         await using var cluster = await LocalCluster.StartAsync(2, securityArguments: tls);
@@ -31,11 +25,11 @@ public sealed class TlsSpecs
         var plainClient = await ClientRun.RunAsync(["status", "--seeds", cluster.SeedList, "--timeout", "5"]);
         Assert.Equal(3, plainClient.ExitCode);
         var strangerClient = await ClientRun.RunAsync(["status", "--seeds", cluster.SeedList, "--timeout", "5",
-            "--tls-certificate", otherPfx, "--tls-password", File.ReadAllText(otherPfx + ".password").Trim()]);
+            "--tls-certificate", otherPfx, "--tls-password", otherPassword]);
         Assert.Equal(3, strangerClient.ExitCode);
         var plainNode = cluster.StartNode(FreePorts.Next(), "127.0.0.1", null, securityArguments: []);
         var strangerNode = cluster.StartNode(FreePorts.Next(), "127.0.0.1", null,
-            securityArguments: ["--tls-certificate", otherPfx, "--tls-password", File.ReadAllText(otherPfx + ".password").Trim()]);
+            securityArguments: ["--tls-certificate", otherPfx, "--tls-password", otherPassword]);
         // A node with another certificate fails the handshake and stops with a clear error; one
         // without TLS cannot even speak to the seeds and keeps saying it is not let in.
         Assert.Equal(1, await strangerNode.WaitForExitAsync(TimeSpan.FromSeconds(60)));
@@ -54,9 +48,7 @@ public sealed class TlsSpecs
     public async Task Should_refuse_to_start_a_node_whose_certificate_cannot_be_opened()
     {
         using var certificates = new TempDirectory("eventcluster-tls");
-        var created = await ClientRun.RunAsync(["certs", "create", "--out", certificates.Path]);
-        Assert.True(created.ExitCode == 0, created.ToString());
-        var pfx = Path.Combine(certificates.Path, "eventcluster.pfx");
+        var (pfx, _) = await CreateCertificateAsync(certificates.Path);
 
         var node = NodeProcess.Start(["--port", FreePorts.Next().ToString(), "--tls-certificate", pfx, "--tls-password", "wrong"]);
         var exitCode = await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -66,5 +58,14 @@ public sealed class TlsSpecs
         Assert.Contains(node.Lines, line => line.Contains("cannot be opened"));
         Assert.Equal(2, client.ExitCode);
         Assert.Contains("does not exist", client.Stderr);
+    }
+
+    /// <summary>Runs <c>eventcluster certs create</c> and returns the .pfx path and its password.</summary>
+    private static async Task<(string Pfx, string Password)> CreateCertificateAsync(string directory)
+    {
+        var created = await ClientRun.RunAsync(["certs", "create", "--out", directory]);
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var pfx = Path.Combine(directory, "eventcluster.pfx");
+        return (pfx, File.ReadAllText(pfx + ".password").Trim());
     }
 }
