@@ -17,6 +17,8 @@ config=${CONFIGURATION:-Release}
 echo "Building EventCluster ($config)..."
 dotnet build src/Node -c "$config" -v quiet -nologo
 dotnet build src/Client -c "$config" -v quiet -nologo
+# ./eventcluster rebuilds the client only when its sources are newer than this stamp.
+[ "$config" = Release ] && touch src/Client/bin/Release/net10.0/.built
 node_dll=src/Node/bin/$config/net10.0/EventCluster.Node.dll
 
 pids=()
@@ -26,7 +28,9 @@ stop_all() {
   # One at a time: each leaving node hands its shards to nodes that are staying.
   for ((j = ${#pids[@]} - 1; j >= 0; j--)); do
     kill -TERM "${pids[j]}" 2>/dev/null || true
-    wait "${pids[j]}" 2>/dev/null || true
+    status=0
+    wait "${pids[j]}" 2>/dev/null || status=$?
+    echo "node$((j + 1)):$((4053 + j)) exited with code $status"
   done
   echo "All nodes stopped."
   exit 0

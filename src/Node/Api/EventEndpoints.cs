@@ -69,16 +69,24 @@ public static class EventEndpoints
         }
         catch (JsonException ex)
         {
+            NodeMetrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "malformed event",
-                $"the body must be a JSON object with entityId, type, and optionally eventId and data: {ex.Message}");
+                $"the body must be a JSON object with entityId, type, and optionally eventId and data: {Describe(ex)}");
         }
 
         if (request is null)
+        {
+            NodeMetrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "malformed event", "the body must be a JSON object, not null");
+        }
+
         var data = request.Data is { } element ? element.GetRawText() : "{}";
         var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data);
         if (EventValidation.Check(command) is { } problem)
+        {
+            NodeMetrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "invalid event", problem);
+        }
 
         var reply = await AskIngressAsync(registry, command);
         return reply switch
@@ -154,6 +162,11 @@ public static class EventEndpoints
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(token));
         return CryptographicOperations.FixedTimeEquals(presented, expected);
     }
+
+    /// <summary>The parser's complaint without the .NET type names it mentions.</summary>
+    private static string Describe(JsonException ex) =>
+        System.Text.RegularExpressions.Regex.Replace(ex.Message, @" (contained in|on) type '[^']*'", "")
+            .Replace($"'{typeof(EventRequest).FullName}'", "the event", StringComparison.Ordinal);
 
     private static IResult Unavailable(HttpContext http, string detail)
     {

@@ -63,7 +63,9 @@ public sealed class HttpApiSpecs
             var response = await http.PostAsync("/api/events", Json(body));
             Assert.True(response.StatusCode == expected, $"{body[..Math.Min(body.Length, 80)]}: {response.StatusCode}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            Assert.False(string.IsNullOrWhiteSpace((string?)(await Body(response))["detail"]));
+            var detail = (string?)(await Body(response))["detail"];
+            Assert.False(string.IsNullOrWhiteSpace(detail));
+            Assert.DoesNotContain("EventCluster.", detail);
         }
 
         var invalidId = await http.GetAsync("/api/entities/has%20space");
@@ -74,6 +76,7 @@ public sealed class HttpApiSpecs
 
         var metrics = await http.GetStringAsync("/metrics");
         Assert.Matches(@"(?m)^eventcluster_events_accepted_total [1-9]", metrics);
+        Assert.Matches(@"(?m)^eventcluster_events_rejected_total [1-9]", metrics);
         Assert.Matches(@"(?m)^eventcluster_persist_latency_seconds_count [1-9]", metrics);
         Assert.Matches(@"(?m)^eventcluster_members\{status=""Up""\} 1$", metrics);
         Assert.Matches(@"(?m)^eventcluster_active_entities [1-9]", metrics);
