@@ -19,33 +19,34 @@ public sealed partial class DashboardBrowserSpecs(ITestOutputHelper output)
         Prerequisites.SkipIfMissing(chromium is null ? "no Chromium (install Debian's chromium package; .ci/run does)" : null, output);
 
         await using var cluster = await LocalCluster.StartAsync(3);
+        using var profile = new TempDirectory("eventcluster-chromium");
         var url = $"http://127.0.0.1:{cluster.Nodes[0].HttpPort}/";
         var victim = cluster.Nodes[2];
 
         await Poll.UntilAsync(async () =>
         {
-            var rows = MemberRows(await RenderAsync(chromium!, url));
+            var rows = MemberRows(await RenderAsync(chromium!, profile.Path, url));
             return cluster.Nodes.All(node => rows.GetValueOrDefault(node.Endpoint) == "Up");
         }, TimeSpan.FromSeconds(60), "the dashboard to show all three members Up", TimeSpan.FromSeconds(1));
 
         victim.Kill();
         await Poll.UntilAsync(async () =>
         {
-            var rows = MemberRows(await RenderAsync(chromium!, url));
+            var rows = MemberRows(await RenderAsync(chromium!, profile.Path, url));
             return rows.GetValueOrDefault(victim.Endpoint) is null or "unreachable" or "Down" or "Removed"
                 && rows.GetValueOrDefault(cluster.Nodes[0].Endpoint) == "Up";
         }, TimeSpan.FromSeconds(60), "the dashboard to mark the killed node", TimeSpan.FromSeconds(1));
     }
 
     /// <summary>The page's DOM after its scripts ran for a few (virtual) seconds.</summary>
-    private static async Task<string> RenderAsync(string chromium, string url)
+    private static async Task<string> RenderAsync(string chromium, string profile, string url)
     {
         var startInfo = new ProcessStartInfo(chromium)
         {
             ArgumentList =
             {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                $"--user-data-dir={Path.Combine(Path.GetTempPath(), "eventcluster-chromium")}",
+                $"--user-data-dir={profile}",
                 "--virtual-time-budget=3000", "--dump-dom", url,
             },
         };
