@@ -101,11 +101,12 @@ echo "Crashes done; waiting for the last load round to finish..."
 wait "$load_pid" || true
 load_pid=
 
+# A number field of the verify --json document in $result.
+field() { grep -o "\"$1\": [0-9]*" <<<"$result" | grep -o '[0-9]*$' || echo 0; }
 total_acked=0 lost=0 duplicated=0 unexpected=0 gaps=0 failed=0
 for acked in "$work"/acked-*.jsonl; do
   [ -s "$acked" ] || continue
   result=$(client verify --acked "$acked" --json 2>"$acked.verify.err") || true
-  field() { grep -o "\"$1\": [0-9]*" <<<"$result" | grep -o '[0-9]*$' || echo 0; }
   total_acked=$((total_acked + $(field acked)))
   lost=$((lost + $(field lost)))
   duplicated=$((duplicated + $(field duplicated)))

@@ -71,13 +71,15 @@ public sealed class ClusterConnection : IAsyncDisposable
             .WithFallback(ConfigurationFactory.ParseString(TypeNameRefusal.Hocon))
             .WithFallback(LoadRemoteTuning())
             .WithFallback(ClusterClientReceptionist.DefaultConfig());
-        var setup = BootstrapSetup.Create().WithConfig(config);
-        _system = TlsCertificate is { } certificate
-            ? ActorSystem.Create(ClusterNames.ClientSystemName,
-                setup.WithConfig(ConfigurationFactory.ParseString(RemoteTls.Hocon).WithFallback(config)).And(RemoteTls.Setup(certificate)))
-            : ActorSystem.Create(ClusterNames.ClientSystemName, setup);
+        var certificate = TlsCertificate;
+        if (certificate is not null)
+            config = ConfigurationFactory.ParseString(RemoteTls.Hocon).WithFallback(config);
+        var setup = Akka.Actor.Setup.ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config));
+        if (certificate is not null)
+            setup = setup.And(RemoteTls.Setup(certificate));
+        _system = ActorSystem.Create(ClusterNames.ClientSystemName, setup);
 
-        var contacts = seeds.Select(seed => ActorPath.Parse($"{ClusterNames.Protocol(TlsCertificate is not null)}://{ClusterNames.SystemName}@{seed}/system/receptionist"))
+        var contacts = seeds.Select(seed => ActorPath.Parse($"{ClusterNames.Protocol(certificate is not null)}://{ClusterNames.SystemName}@{seed}/system/receptionist"))
             .ToImmutableHashSet();
         var client = _system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(_system).WithInitialContacts(contacts)),
             "cluster-client");

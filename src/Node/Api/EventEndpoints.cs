@@ -165,8 +165,7 @@ public static class EventEndpoints
 
     /// <summary>The parser's complaint without the .NET type names it mentions.</summary>
     private static string Describe(JsonException ex) =>
-        System.Text.RegularExpressions.Regex.Replace(ex.Message, @" (contained in|on) type '[^']*'", "")
-            .Replace($"'{typeof(EventRequest).FullName}'", "the event", StringComparison.Ordinal);
+        System.Text.RegularExpressions.Regex.Replace(ex.Message, "type '[^']*'", "the event");
 
     private static IResult Unavailable(HttpContext http, string detail)
     {

@@ -11,14 +11,14 @@ namespace EventCluster.Node.Hosting;
 /// </summary>
 public static class NodeLifetime
 {
-    /// <summary>The exit code of a node that the cluster downed.</summary>
-    public const int DownedExitCode = 1;
+    /// <summary>The exit code of a node that the cluster downed, or whose TLS handshake failed.</summary>
+    public const int StoppedByFailureExitCode = 1;
 
-    /// <summary>True once the cluster downed this node, or its TLS handshake with a peer failed.</summary>
-    public static bool Downed { get; private set; }
+    /// <summary>True once the node stops because the cluster downed it or its TLS handshake failed.</summary>
+    public static bool StoppedByFailure { get; private set; }
 
-    /// <summary>The process exit code: <see cref="DownedExitCode"/> for a downed node, else what the host set.</summary>
-    public static int ExitCode => Downed ? DownedExitCode : Environment.ExitCode;
+    /// <summary>The process exit code: <see cref="StoppedByFailureExitCode"/> after such a stop, else what the host set.</summary>
+    public static int ExitCode => StoppedByFailure ? StoppedByFailureExitCode : Environment.ExitCode;
 
     /// <summary>Watches <paramref name="system"/> on behalf of the host.</summary>
     public static void Watch(ActorSystem system, IHostApplicationLifetime? lifetime, ILogger logger)
@@ -29,14 +29,14 @@ public static class NodeLifetime
             // Akka's reason type for this is internal; its name is the stable part.
             if (shutdown.ShutdownReason?.GetType().Name == "TlsHandshakeFailureReason")
             {
-                Downed = true;
+                StoppedByFailure = true;
                 logger.LogError(
                     "TLS handshake with another node failed: it does not trust this node's certificate or this node does not " +
                     "trust its one (see the error above). Every node and client of a cluster needs the cluster's certificate; stopping.");
             }
             else if (shutdown.ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
             {
-                Downed = true;
+                StoppedByFailure = true;
                 logger.LogWarning(
                     "This node was downed by the cluster (cut off from the majority, or taken for dead); it stops now " +
                     "so that its entities cannot go on writing. Restart it to rejoin as a new member.");

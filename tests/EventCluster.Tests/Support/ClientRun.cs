@@ -16,8 +16,6 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
         startInfo.ArgumentList.Add(BuiltArtifacts.ClientDll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
-        foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
-            startInfo.Environment.Remove(variable);
         var process = ChildProcesses.Start(startInfo);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

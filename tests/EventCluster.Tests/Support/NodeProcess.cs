@@ -73,8 +73,6 @@ public sealed class NodeProcess : IAsyncDisposable
         startInfo.ArgumentList.Add(BuiltArtifacts.NodeDll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
-        foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
-            startInfo.Environment.Remove(variable);
         return new NodeProcess(ChildProcesses.Start(startInfo), port, httpPort, host);
     }
 
