@@ -12,6 +12,7 @@ const string usage = """
       get    --entity ID [--json]
       status [--json]
       load   --events N --entities K [--concurrency C] [--rate R] [--acked FILE] [--type TYPE] [--entity-prefix P] [--json]
+             [--echo]   round trips to non-persistent echo entities instead of events: the cluster without the journal
       verify --acked FILE [--json]
       certs create --out DIR   a development TLS certificate for a cluster (DIR/eventcluster.pfx and its password)
 
@@ -24,7 +25,7 @@ const string usage = """
     exit codes: 0 success, 1 rejected or verification failed, 2 bad usage or input, 3 cluster unreachable or timed out
     """;
 
-var flags = new HashSet<string> { "--json", "--help" };
+var flags = new HashSet<string> { "--json", "--help", "--echo" };
 var valueOptions = new HashSet<string>
 {
     "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--rate", "--acked",

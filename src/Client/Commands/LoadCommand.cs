@@ -4,6 +4,7 @@ using Akka.Actor;
 using EventCluster.Client.Cli;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Replies;
 
 namespace EventCluster.Client.Commands;
@@ -18,7 +19,7 @@ public static class LoadCommand
     /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
     {
-        args.AllowOnly("--events", "--entities", "--concurrency", "--rate", "--acked", "--json", "--type", "--entity-prefix");
+        args.AllowOnly("--events", "--entities", "--concurrency", "--rate", "--acked", "--json", "--type", "--entity-prefix", "--echo");
         var events = args.Integer("--events", 10_000, 1, 100_000_000);
         var entities = args.Integer("--entities", 100, 1, 100_000_000);
         var concurrency = (int)args.Integer("--concurrency", 256, 1, 10_000);
@@ -29,6 +30,11 @@ public static class LoadCommand
         var prefix = args.Value("--entity-prefix") ?? $"load-{runId}-";
         var perEvent = timeout ?? TimeSpan.FromSeconds(120);
         var json = args.Flag("--json");
+        // Round trips to non-persistent echo entities over the same route: the cluster's cost
+        // without the journal, as the baseline for the durable figures.
+        var echo = args.Flag("--echo");
+        if (echo && args.Value("--acked") is not null)
+            throw new UsageException("--acked records events; --echo sends none");
         var sample = new SubmitEvent($"{prefix}{entities - 1}", $"{runId}-{events - 1}", type, "{}");
         if (Messages.Validation.EventValidation.Check(sample) is { } problem)
             throw new UsageException(problem);
@@ -68,13 +74,23 @@ public static class LoadCommand
                 if (rate > 0 && TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed is { Ticks: > 0 } early)
                     await Task.Delay(early);
                 var command = new SubmitEvent($"{prefix}{i % entities}", $"{runId}-{i}", type, $"{{\"seq\":{i}}}");
-                records?.Sent(command);
                 var started = Stopwatch.GetTimestamp();
-                var reply = await SendCommand.SubmitWithRetriesAsync(connection, command, perEvent, SendCommand.AttemptTimeout,
-                    () => Interlocked.Increment(ref retries), directFirst: true);
+                object? reply;
+                if (echo)
+                    reply = await EchoAsync(connection, new EchoRequest(command.EntityId, command.EventId), perEvent);
+                else
+                {
+                    records?.Sent(command);
+                    reply = await SendCommand.SubmitWithRetriesAsync(connection, command, perEvent, SendCommand.AttemptTimeout,
+                        () => Interlocked.Increment(ref retries), directFirst: true);
+                }
+
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 switch (reply)
                 {
+                    case EchoReply:
+                        Interlocked.Increment(ref acked);
+                        break;
                     case EventAccepted accepted:
                         if (accepted.Duplicate)
                             Interlocked.Increment(ref duplicates);
@@ -109,6 +125,7 @@ public static class LoadCommand
         double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
         var summary = new JsonObject
         {
+            ["mode"] = echo ? "echo" : "events",
             ["events"] = events,
             ["acknowledged"] = acked,
             ["entities"] = entities,
@@ -133,15 +150,28 @@ public static class LoadCommand
             Output.WriteJson(summary);
         else
             Console.Out.WriteLine($"""
-                events:      {acked:N0} acknowledged of {events:N0} over {entities:N0} entities (prefix {prefix}), concurrency {concurrency}
+                {(echo ? "echoes:  " : "events:  ")}    {acked:N0} {(echo ? "answered" : "acknowledged")} of {events:N0} over {entities:N0} entities (prefix {prefix}), concurrency {concurrency}
                 time:        {seconds:0.00} s
-                throughput:  {acked / seconds:N0} events/s
+                throughput:  {acked / seconds:N0} {(echo ? "echoes" : "events")}/s
                 latency ms:  p50 {Percentile(0.50):0.0}  p95 {Percentile(0.95):0.0}  p99 {Percentile(0.99):0.0}  max {sorted.LastOrDefault():0.0}
                 errors:      {errors + unanswered} ({unanswered} unanswered)   retries: {retries}   duplicates acknowledged: {duplicates}
                 """);
         if (firstError is not null)
             Output.Error($"first error: {firstError}");
         return unanswered > 0 ? ExitCodes.Unreachable : errors > 0 ? ExitCodes.Rejected : ExitCodes.Success;
+    }
+
+    /// <summary>One echo round trip straight to the node hosting its shard; null when no answer came in time.</summary>
+    private static async Task<object?> EchoAsync(ClusterConnection connection, EchoRequest request, TimeSpan timeout)
+    {
+        try
+        {
+            return await connection.EchoAsync(request, timeout, direct: true);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

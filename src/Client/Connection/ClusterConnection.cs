@@ -7,6 +7,7 @@ using Akka.Configuration;
 using EventCluster.Client.Cli;
 using EventCluster.Messages;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Security;
@@ -106,6 +107,16 @@ public sealed class ClusterConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// Sends one echo request and waits up to <paramref name="timeout"/> for its reply; with
+    /// <paramref name="direct"/>, to the node hosting its shard when the placement is known.
+    /// </summary>
+    public async Task<object> EchoAsync(EchoRequest request, TimeSpan timeout, bool direct = false)
+    {
+        var target = direct ? _ingressByShard.GetValueOrDefault(_extractor.ShardId(request.EntityId, request)) : null;
+        return await RequestAsync(RequestKeys.Echo(request.Key, request.RequestId), request, timeout, target);
+    }
+
+    /// <summary>
     /// Learns which node hosts each shard, keeping only nodes whose ingress answers this client
     /// directly (a node behind a firewall is reached through the seed contact instead).
     /// </summary>
@@ -190,6 +201,8 @@ public sealed class ClusterConnection : IAsyncDisposable
         public static string State(string entityId) => $"s|{entityId}";
 
         public static string Journal(string entityId) => $"j|{entityId}";
+
+        public static string Echo(string key, string requestId) => $"x|{key}|{requestId}";
     }
 
     /// <summary>
@@ -215,6 +228,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             });
             Receive<EventAccepted>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
             Receive<EventRejected>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
+            Receive<EchoReply>(reply => Complete(RequestKeys.Echo(reply.Key, reply.RequestId), reply));
             Receive<EntityStateResult>(reply => Complete(RequestKeys.State(reply.EntityId), reply));
             Receive<EntityJournalResult>(reply => Complete(RequestKeys.Journal(reply.EntityId), reply));
             Receive<ClusterStatusResult>(reply => Complete(RequestKeys.Status, reply));

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
@@ -53,6 +54,8 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(ClusterStatusResult)] = "RC",
         [typeof(EventApplied)] = "EV",
         [typeof(EntitySnapshot)] = "SN",
+        [typeof(EchoRequest)] = "XQ",
+        [typeof(EchoReply)] = "XR",
     };
 
     private static readonly IReadOnlyDictionary<string, Type> TypesByManifest =

@@ -8,6 +8,7 @@ using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
 using EventCluster.Messages;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Security;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Sharding;
@@ -51,6 +52,7 @@ public static class EventClusterAkkaExtensions
             .AddHocon($"akka.cluster.sharding.distributed-data.durable.lmdb.dir = \"{Path.Combine(settings.DataDir, "ddata").Replace("\\", "/")}\"",
                 HoconAddMode.Prepend)
             .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+            .AddHocon(Environment.GetEnvironmentVariable("XX_HOCON") ?? "", HoconAddMode.Prepend)
             .AddSetup(new DataOptionsSetup(settings.Journal.ToDataOptions()))
             .ConfigureLoggers(loggers =>
             {
@@ -70,8 +72,8 @@ public static class EventClusterAkkaExtensions
                 (system, _, _) =>
                 {
                     var node = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
-                    return entityId => ShardPreallocator.IsPlaceholder(entityId)
-                        ? ShardPreallocator.Placeholder.Props
+                    return entityId => ShardPreallocator.IsPlaceholder(entityId) ? ShardPreallocator.Placeholder.Props
+                        : EchoRequest.IsEchoEntity(entityId) ? EchoEntity.Props(node)
                         : EventEntity.Props(entityId, node);
                 },
                 new EntityMessageExtractor(),

@@ -1,6 +1,7 @@
 using LinqToDB;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using EventCluster.Node.Journal;
 
 namespace EventCluster.Node.Hosting;
 
@@ -60,10 +61,15 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
     {
         var connection = Quote(ConnectionString);
         var provider = Quote(ProviderName);
+        // SQLite is written by EventCluster's own group-committing journal; its table is the one
+        // Akka.Persistence.Sql reads, so the read side (journal queries, verify) stays the same.
+        var plugin = Kind == "sqlite" ? SqliteJournal.PluginId : "akka.persistence.journal.sql";
+        var sqlitePlugin = Kind == "sqlite" ? SqliteJournal.Hocon(connection) : "";
         return $$"""
+            {{sqlitePlugin}}
             akka.persistence {
               journal {
-                plugin = "akka.persistence.journal.sql"
+                plugin = "{{plugin}}"
                 sql { connection-string = {{connection}}, provider-name = {{provider}} }
               }
               snapshot-store {

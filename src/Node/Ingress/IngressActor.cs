@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using EventCluster.Messages;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Validation;
@@ -34,6 +35,14 @@ public sealed class IngressActor : ReceiveActor
                 Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
                 Api.NodeMetrics.EventRejected();
             }
+        });
+        Receive<EchoRequest>(request =>
+        {
+            var problem = EventValidation.CheckEntityId(request.Key) ?? EventValidation.CheckEventId(request.RequestId);
+            if (problem is null)
+                region.Forward(request);
+            else
+                Sender.Tell(new QueryRejected(request.Key ?? "", problem));
         });
         Receive<GetEntityState>(query =>
         {

@@ -1,0 +1,322 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Serialization;
+
+namespace EventCluster.Node.Journal;
+
+/// <summary>
+/// The embedded journal: a persistence plugin that group-commits the writes of all entities of
+/// a node into one SQLite transaction at a time.
+/// </summary>
+/// <remarks>
+/// <para>While a transaction runs, new writes queue up; when it commits, every entity in it is
+/// answered and the queue becomes the next transaction. Under load a transaction carries
+/// hundreds of events; alone, an event is written at once. An entity is answered only after the
+/// commit that holds its event, so acknowledgement still means durable.</para>
+/// <para>A failed transaction is retried write by write, so one refused write (a version another
+/// writer already holds) fails only its own entity.</para>
+/// <para>A replay of an entity with a write in flight waits for that write, so a restarted entity
+/// never reads a highest version that is about to change.</para>
+/// </remarks>
+public sealed class SqliteJournal : ActorBase
+{
+    /// <summary>The plugin's configuration path.</summary>
+    public const string PluginId = "akka.persistence.journal.eventcluster-sqlite";
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Akka.Serialization.Serialization _serialization = Context.System.Serialization;
+    private readonly string _connectionString;
+    private readonly int _maxBatchSize;
+    private readonly List<Pending> _queue = [];
+    private readonly Dictionary<string, int> _writesInFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<ReplayMessages>> _replaysWaiting = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<SqliteJournalStore> _readers = [];
+    private SqliteJournalStore? _writer;
+    private bool _writing;
+
+    /// <summary>Creates the journal from its plugin configuration.</summary>
+    public SqliteJournal(Config config)
+    {
+        _connectionString = config.GetString("connection-string")
+                            ?? throw new ConfigurationException($"{PluginId}.connection-string is required");
+        _maxBatchSize = config.GetInt("max-batch-size", 1000);
+    }
+
+    /// <summary>HOCON of the plugin for a SQLite connection string.</summary>
+    public static string Hocon(string quotedConnectionString) => $$"""
+        {{PluginId}} {
+          class = "{{typeof(SqliteJournal).FullName}}, {{typeof(SqliteJournal).Assembly.GetName().Name}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+          connection-string = {{quotedConnectionString}}
+          # Events per transaction at most; a transaction holds the file's write lock, so this
+          # bounds how long other node processes wait for it.
+          max-batch-size = 1000
+        }
+        """;
+
+    /// <inheritdoc />
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case WriteMessages write:
+                Enqueue(write);
+                return true;
+            case BatchDone done:
+                Complete(done);
+                return true;
+            case ReplayMessages replay:
+                if (_writesInFlight.ContainsKey(replay.PersistenceId))
+                    WaitingReplays(replay.PersistenceId).Add(replay);
+                else
+                    StartReplay(replay);
+                return true;
+            case DeleteMessagesTo delete:
+                WithReader(store =>
+                    {
+                        store.MarkDeleted(delete.PersistenceId, delete.ToSequenceNr);
+                        return new DeleteMessagesSuccess(delete.ToSequenceNr);
+                    }, ex => new DeleteMessagesFailure(ex, delete.ToSequenceNr))
+                    .PipeTo(delete.PersistentActor);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _writer?.Dispose();
+        while (_readers.TryTake(out var reader))
+            reader.Dispose();
+        base.PostStop();
+    }
+
+    private void Enqueue(WriteMessages write)
+    {
+        List<IReadOnlyList<JournalRow>> rows = [];
+        List<Exception?> rejections = [];
+        foreach (var envelope in write.Messages)
+        {
+            if (envelope is not AtomicWrite atomic)
+                continue;
+            try
+            {
+                rows.Add(atomic.Payload is IEnumerable<IPersistentRepresentation> payload ? payload.Select(ToRow).ToList() : []);
+                rejections.Add(null);
+            }
+            catch (Exception ex)
+            {
+                // An event that cannot be serialized is refused before it reaches the database.
+                rows.Add([]);
+                rejections.Add(ex);
+            }
+        }
+
+        var pending = new Pending(write, rows, rejections);
+        foreach (var persistenceId in pending.PersistenceIds)
+            _writesInFlight[persistenceId] = _writesInFlight.GetValueOrDefault(persistenceId) + 1;
+        _queue.Add(pending);
+        if (!_writing)
+            StartBatch();
+    }
+
+    private JournalRow ToRow(IPersistentRepresentation persistent)
+    {
+        var payload = persistent.Payload;
+        var serializer = _serialization.FindSerializerFor(payload);
+        return new JournalRow(persistent.PersistenceId, persistent.SequenceNr, serializer.ToBinary(payload), serializer.Identifier,
+            Serialization.ManifestFor(serializer, payload), persistent.WriterGuid ?? "");
+    }
+
+    private void StartBatch()
+    {
+        var batch = new List<Pending>();
+        var events = 0;
+        while (_queue.Count > batch.Count && (batch.Count == 0 || events + _queue[batch.Count].EventCount <= _maxBatchSize))
+        {
+            events += _queue[batch.Count].EventCount;
+            batch.Add(_queue[batch.Count]);
+        }
+
+        _queue.RemoveRange(0, batch.Count);
+        _writing = true;
+        var self = Self;
+        Task.Run(() => Write(batch)).PipeTo(self);
+    }
+
+    /// <summary>Runs on a pool thread; the actor does not touch the writer connection meanwhile.</summary>
+    private BatchDone Write(List<Pending> batch)
+    {
+        try
+        {
+            _writer ??= SqliteJournalStore.Open(_connectionString);
+            _writer.WriteAll(batch.SelectMany(pending => pending.Accepted).ToList());
+            return new BatchDone(batch, null);
+        }
+        catch (Exception ex) when (batch.Count > 1 || batch[0].Rows.Count > 1)
+        {
+            // One bad write must not fail the others: write each entity's events on their own.
+            return new BatchDone(batch, ex, batch.Select(pending => WriteAlone(pending)).ToList());
+        }
+        catch (Exception ex)
+        {
+            return new BatchDone(batch, ex, [ex]);
+        }
+    }
+
+    private Exception? WriteAlone(Pending pending)
+    {
+        try
+        {
+            _writer ??= SqliteJournalStore.Open(_connectionString);
+            _writer.WriteAll(pending.Accepted.ToList());
+            return null;
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+    }
+
+    private void Complete(BatchDone done)
+    {
+        if (done.Error is not null)
+            _log.Warning(done.Error, "Journal transaction of {0} writes failed; wrote them one by one", done.Batch.Count);
+        for (var i = 0; i < done.Batch.Count; i++)
+        {
+            var pending = done.Batch[i];
+            var failure = done.Failures?[i];
+            Reply(pending, failure);
+            foreach (var persistenceId in pending.PersistenceIds)
+            {
+                var left = _writesInFlight[persistenceId] - 1;
+                if (left > 0)
+                {
+                    _writesInFlight[persistenceId] = left;
+                    continue;
+                }
+
+                _writesInFlight.Remove(persistenceId);
+                if (_replaysWaiting.Remove(persistenceId, out var replays))
+                    replays.ForEach(StartReplay);
+            }
+        }
+
+        _writing = false;
+        if (_queue.Count > 0)
+            StartBatch();
+    }
+
+    private void Reply(Pending pending, Exception? failure)
+    {
+        var write = pending.Write;
+        var actor = write.PersistentActor;
+        if (failure is not null)
+        {
+            _log.Error(failure, "Journal write for {0} failed", string.Join(",", pending.PersistenceIds));
+            actor.Tell(new WriteMessagesFailed(failure, pending.EventCount), Self);
+        }
+        else
+            actor.Tell(WriteMessagesSuccessful.Instance, Self);
+
+        var atomicIndex = 0;
+        foreach (var envelope in write.Messages)
+        {
+            if (envelope is not AtomicWrite atomic)
+            {
+                actor.Tell(new LoopMessageSuccess(envelope.Payload, write.ActorInstanceId), envelope.Sender);
+                continue;
+            }
+
+            var rejection = pending.Rejections[atomicIndex++];
+            foreach (var persistent in (IEnumerable<IPersistentRepresentation>)atomic.Payload)
+            {
+                object reply = failure is not null ? new WriteMessageFailure(persistent, failure, write.ActorInstanceId)
+                    : rejection is not null ? new WriteMessageRejected(persistent, rejection, write.ActorInstanceId)
+                    : new WriteMessageSuccess(persistent, write.ActorInstanceId);
+                actor.Tell(reply, persistent.Sender);
+            }
+        }
+    }
+
+    private List<ReplayMessages> WaitingReplays(string persistenceId)
+    {
+        if (!_replaysWaiting.TryGetValue(persistenceId, out var replays))
+            _replaysWaiting[persistenceId] = replays = [];
+        return replays;
+    }
+
+    private void StartReplay(ReplayMessages replay)
+    {
+        var serialization = _serialization;
+        WithReader(store =>
+            {
+                var highest = store.HighestSequenceNr(replay.PersistenceId);
+                var to = Math.Min(replay.ToSequenceNr, highest);
+                if (highest > 0 && replay.FromSequenceNr <= to)
+                {
+                    foreach (var (row, deleted, created) in store.Read(replay.PersistenceId, replay.FromSequenceNr, to, replay.Max))
+                    {
+                        if (deleted)
+                            continue;
+                        var payload = serialization.Deserialize(row.Message, row.SerializerId, row.Manifest);
+                        var persistent = new Persistent(payload, row.SequenceNr, row.PersistenceId, string.Empty, false,
+                            ActorRefs.NoSender, row.WriterUuid, created);
+                        replay.PersistentActor.Tell(new ReplayedMessage(persistent), ActorRefs.NoSender);
+                    }
+                }
+
+                return new RecoverySuccess(highest);
+            }, ex => new ReplayMessagesFailure(ex))
+            .PipeTo(replay.PersistentActor);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on a pool thread with a read connection of the pool (opened
+    /// there when none is free); a connection that failed is closed, the next read opens a fresh one.
+    /// </summary>
+    private Task<object> WithReader(Func<SqliteJournalStore, object> read, Func<Exception, object> failed)
+    {
+        var readers = _readers;
+        var connectionString = _connectionString;
+        return Task.Run(() =>
+        {
+            SqliteJournalStore? store = null;
+            try
+            {
+                store = readers.TryTake(out var pooled) ? pooled : SqliteJournalStore.Open(connectionString);
+                var result = read(store);
+                readers.Add(store);
+                return result;
+            }
+            catch (Exception ex)
+            {
+                store?.Dispose();
+                return failed(ex);
+            }
+        });
+    }
+
+    private sealed class Pending(WriteMessages write, List<IReadOnlyList<JournalRow>> rows, List<Exception?> rejections)
+    {
+        public WriteMessages Write { get; } = write;
+
+        public List<IReadOnlyList<JournalRow>> Rows { get; } = rows;
+
+        public List<Exception?> Rejections { get; } = rejections;
+
+        public IEnumerable<IReadOnlyList<JournalRow>> Accepted => Rows.Where((_, i) => Rejections[i] is null);
+
+        public int EventCount => Rows.Sum(row => row.Count);
+
+        public IReadOnlyCollection<string> PersistenceIds { get; } =
+            write.Messages.OfType<AtomicWrite>().Select(atomic => atomic.PersistenceId).Distinct().ToList();
+    }
+
+    private sealed record BatchDone(List<Pending> Batch, Exception? Error, List<Exception?>? Failures = null);
+}
