@@ -41,6 +41,9 @@ public static class NodeMetrics
     /// <summary>An event was rejected (invalid, or its entity's data would outgrow the cap).</summary>
     public static void EventRejected() => Interlocked.Increment(ref _rejected);
 
+    /// <summary>Entity actors alive in this process.</summary>
+    public static long ActiveEntities => Interlocked.Read(ref _activeEntities);
+
     /// <summary>An entity actor started.</summary>
     public static void EntityStarted() => Interlocked.Increment(ref _activeEntities);
 

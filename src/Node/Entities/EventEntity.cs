@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using EventCluster.Messages.Commands;
@@ -24,12 +25,15 @@ public sealed class EventEntity : ReceivePersistentActor
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _node;
+    private readonly EntityPassivation _passivation;
     private EntityState _state;
+    private bool _crowded;
 
     /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
-    public EventEntity(string entityId, string node)
+    public EventEntity(string entityId, string node, EntityPassivation passivation)
     {
         _node = node;
+        _passivation = passivation;
         _state = EntityState.Empty(entityId);
         PersistenceId = PersistenceIdOf(entityId);
 
@@ -40,9 +44,18 @@ public sealed class EventEntity : ReceivePersistentActor
         });
         Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr));
 
-        Command<SubmitEvent>(Handle);
-        Command<GetEntityState>(_ => Sender.Tell(_state.ToResult(_node)));
+        Command<SubmitEvent>(command =>
+        {
+            Handle(command);
+            KeepMemoryBounded();
+        });
+        Command<GetEntityState>(_ =>
+        {
+            Sender.Tell(_state.ToResult(_node));
+            KeepMemoryBounded();
+        });
         Command<StopEntity>(_ => Context.Stop(Self));
+        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(StopEntity.Instance)));
         Command<SaveSnapshotSuccess>(success =>
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(failure =>
@@ -74,8 +87,22 @@ public sealed class EventEntity : ReceivePersistentActor
     public static string PersistenceIdOf(string entityId) => $"entity-{entityId}";
 
     /// <summary>Props of the entity actor for <paramref name="entityId"/> hosted on <paramref name="node"/>.</summary>
-    public static Props Props(string entityId, string node) =>
-        Akka.Actor.Props.Create(() => new EventEntity(entityId, node));
+    public static Props Props(string entityId, string node, EntityPassivation passivation) =>
+        Akka.Actor.Props.Create(() => new EventEntity(entityId, node, passivation));
+
+    /// <summary>
+    /// While the node holds more entities than its limit, an entity stops after a short idle time
+    /// instead of the region's long one: memory stays bounded however many distinct entities are
+    /// used, and entities in steady use are never stopped.
+    /// </summary>
+    private void KeepMemoryBounded()
+    {
+        var crowded = NodeMetrics.ActiveEntities > _passivation.ActiveEntityLimit;
+        if (crowded == _crowded)
+            return;
+        _crowded = crowded;
+        SetReceiveTimeout(crowded ? _passivation.CrowdedIdleTimeout : null);
+    }
 
     private void Handle(SubmitEvent command)
     {

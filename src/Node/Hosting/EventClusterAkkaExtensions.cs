@@ -52,7 +52,6 @@ public static class EventClusterAkkaExtensions
             .AddHocon($"akka.cluster.sharding.distributed-data.durable.lmdb.dir = \"{Path.Combine(settings.DataDir, "ddata").Replace("\\", "/")}\"",
                 HoconAddMode.Prepend)
             .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
-            .AddHocon(Environment.GetEnvironmentVariable("XX_HOCON") ?? "", HoconAddMode.Prepend)
             .AddSetup(new DataOptionsSetup(settings.Journal.ToDataOptions()))
             .ConfigureLoggers(loggers =>
             {
@@ -72,9 +71,10 @@ public static class EventClusterAkkaExtensions
                 (system, _, _) =>
                 {
                     var node = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+                    var passivation = EntityPassivation.From(system.Settings.Config);
                     return entityId => ShardPreallocator.IsPlaceholder(entityId) ? ShardPreallocator.Placeholder.Props
                         : EchoRequest.IsEchoEntity(entityId) ? EchoEntity.Props(node)
-                        : EventEntity.Props(entityId, node);
+                        : EventEntity.Props(entityId, node, passivation);
                 },
                 new EntityMessageExtractor(),
                 new ShardOptions

@@ -61,10 +61,12 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
     {
         var connection = Quote(ConnectionString);
         var provider = Quote(ProviderName);
-        // SQLite is written by EventCluster's own group-committing journal; its table is the one
-        // Akka.Persistence.Sql reads, so the read side (journal queries, verify) stays the same.
+        // SQLite is written by EventCluster's own group-committing journal and snapshot store; their
+        // tables are the ones Akka.Persistence.Sql reads, so the read side (journal queries,
+        // verify) stays the same.
         var plugin = Kind == "sqlite" ? SqliteJournal.PluginId : "akka.persistence.journal.sql";
-        var sqlitePlugin = Kind == "sqlite" ? SqliteJournal.Hocon(connection) : "";
+        var snapshotPlugin = Kind == "sqlite" ? SqliteSnapshotStore.PluginId : "akka.persistence.snapshot-store.sql";
+        var sqlitePlugin = Kind == "sqlite" ? SqliteJournal.Hocon(connection) + SqliteSnapshotStore.Hocon(connection) : "";
         return $$"""
             {{sqlitePlugin}}
             akka.persistence {
@@ -73,7 +75,7 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
                 sql { connection-string = {{connection}}, provider-name = {{provider}} }
               }
               snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
+                plugin = "{{snapshotPlugin}}"
                 sql { connection-string = {{connection}}, provider-name = {{provider}} }
               }
               query.journal.sql {

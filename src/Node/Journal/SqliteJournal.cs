@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -33,7 +32,7 @@ public sealed class SqliteJournal : ActorBase
     private readonly List<Pending> _queue = [];
     private readonly Dictionary<string, int> _writesInFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<ReplayMessages>> _replaysWaiting = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<SqliteJournalStore> _readers = [];
+    private readonly SqliteStorePool _readers;
     private SqliteJournalStore? _writer;
     private bool _writing;
 
@@ -43,6 +42,7 @@ public sealed class SqliteJournal : ActorBase
         _connectionString = config.GetString("connection-string")
                             ?? throw new ConfigurationException($"{PluginId}.connection-string is required");
         _maxBatchSize = config.GetInt("max-batch-size", 1000);
+        _readers = new SqliteStorePool(_connectionString);
     }
 
     /// <summary>HOCON of the plugin for a SQLite connection string.</summary>
@@ -91,8 +91,7 @@ public sealed class SqliteJournal : ActorBase
     protected override void PostStop()
     {
         _writer?.Dispose();
-        while (_readers.TryTake(out var reader))
-            reader.Dispose();
+        _readers.Dispose();
         base.PostStop();
     }
 
@@ -276,31 +275,9 @@ public sealed class SqliteJournal : ActorBase
             .PipeTo(replay.PersistentActor);
     }
 
-    /// <summary>
-    /// Runs <paramref name="read"/> on a pool thread with a read connection of the pool (opened
-    /// there when none is free); a connection that failed is closed, the next read opens a fresh one.
-    /// </summary>
-    private Task<object> WithReader(Func<SqliteJournalStore, object> read, Func<Exception, object> failed)
-    {
-        var readers = _readers;
-        var connectionString = _connectionString;
-        return Task.Run(() =>
-        {
-            SqliteJournalStore? store = null;
-            try
-            {
-                store = readers.TryTake(out var pooled) ? pooled : SqliteJournalStore.Open(connectionString);
-                var result = read(store);
-                readers.Add(store);
-                return result;
-            }
-            catch (Exception ex)
-            {
-                store?.Dispose();
-                return failed(ex);
-            }
-        });
-    }
+    private Task<object> WithReader(Func<SqliteJournalStore, object> read, Func<Exception, object> failed) =>
+        _readers.RunAsync(read).ContinueWith(task => task.IsCompletedSuccessfully ? task.Result : failed(task.Exception!.GetBaseException()),
+            TaskContinuationOptions.ExecuteSynchronously);
 
     private sealed class Pending(WriteMessages write, List<IReadOnlyList<JournalRow>> rows, List<Exception?> rejections)
     {

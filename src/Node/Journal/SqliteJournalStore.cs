@@ -13,9 +13,9 @@ namespace EventCluster.Node.Journal;
 public sealed record JournalRow(string PersistenceId, long SequenceNr, byte[] Message, int SerializerId, string Manifest, string WriterUuid);
 
 /// <summary>
-/// The SQL of the embedded journal: the table layout of Akka.Persistence.Sql (so its read journal,
+/// The SQL of the embedded journal and snapshot store: the table layout of Akka.Persistence.Sql (so its read journal,
 /// <c>eventcluster verify</c> and existing files keep working), written through one prepared
-/// statement per connection instead of SQL generated for every batch.
+/// statement per connection instead of SQL generated for every call.
 /// </summary>
 /// <remarks>Not thread-safe: each connection is used by one caller at a time.</remarks>
 public sealed class SqliteJournalStore : IDisposable
@@ -39,12 +39,27 @@ public sealed class SqliteJournalStore : IDisposable
             [writer_uuid]     NVarChar(128)      NULL
         );
         CREATE UNIQUE INDEX IF NOT EXISTS journal_uq ON journal (persistence_id, sequence_number);
+        CREATE TABLE IF NOT EXISTS [snapshot]
+        (
+            [persistence_id]  NVarChar(255) NOT NULL,
+            [sequence_number] INTEGER       NOT NULL,
+            [created]         INTEGER       NOT NULL,
+            [snapshot]        VarBinary         NULL,
+            [manifest]        NVarChar(500)     NULL,
+            [serializer_id]   INTEGER           NULL,
+            CONSTRAINT [PK_snapshot] PRIMARY KEY ([persistence_id], [sequence_number])
+        );
         """;
+
+    /// <summary>Which snapshots of an entity a call is about (all bounds inclusive; ticks are UTC).</summary>
+    public readonly record struct SnapshotRange(long MinSequenceNr, long MaxSequenceNr, long MinTicks, long MaxTicks);
 
     private readonly SqliteConnection _connection;
     private SqliteCommand? _insert;
     private SqliteCommand? _replay;
     private SqliteCommand? _highest;
+    private SqliteCommand? _loadSnapshot;
+    private SqliteCommand? _saveSnapshot;
 
     private SqliteJournalStore(SqliteConnection connection) => _connection = connection;
 
@@ -156,9 +171,57 @@ public sealed class SqliteJournalStore : IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>The newest snapshot of <paramref name="persistenceId"/> in <paramref name="range"/>, or null.</summary>
+    public (long SequenceNr, long CreatedTicks, byte[] Data, int SerializerId, string Manifest)? LoadSnapshot(string persistenceId, SnapshotRange range)
+    {
+        var load = _loadSnapshot ??= Prepare("""
+            SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot
+            WHERE persistence_id = $p AND sequence_number BETWEEN $minSeq AND $maxSeq AND created BETWEEN $minTicks AND $maxTicks
+            ORDER BY sequence_number DESC LIMIT 1
+            """, "$p", "$minSeq", "$maxSeq", "$minTicks", "$maxTicks");
+        Bind(load, persistenceId, range);
+        using var reader = load.ExecuteReader();
+        if (!reader.Read())
+            return null;
+        return (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
+            reader.IsDBNull(4) ? "" : reader.GetString(4));
+    }
+
+    /// <summary>Stores a snapshot, replacing one of the same entity and version.</summary>
+    public void SaveSnapshot(string persistenceId, long sequenceNr, long createdTicks, byte[] data, int serializerId, string manifest)
+    {
+        var save = _saveSnapshot ??= Prepare("""
+            INSERT OR REPLACE INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
+            VALUES ($p, $seq, $created, $data, $manifest, $serializer)
+            """, "$p", "$seq", "$created", "$data", "$manifest", "$serializer");
+        save.Parameters[0].Value = persistenceId;
+        save.Parameters[1].Value = sequenceNr;
+        save.Parameters[2].Value = createdTicks;
+        save.Parameters[3].Value = data;
+        save.Parameters[4].Value = manifest;
+        save.Parameters[5].Value = serializerId;
+        save.ExecuteNonQuery();
+    }
+
+    /// <summary>Deletes the snapshots of <paramref name="persistenceId"/> in <paramref name="range"/>.</summary>
+    public void DeleteSnapshots(string persistenceId, SnapshotRange range)
+    {
+        using var delete = _connection.CreateCommand();
+        delete.CommandText = """
+            DELETE FROM snapshot
+            WHERE persistence_id = $p AND sequence_number BETWEEN $minSeq AND $maxSeq AND created BETWEEN $minTicks AND $maxTicks
+            """;
+        foreach (var name in new[] { "$p", "$minSeq", "$maxSeq", "$minTicks", "$maxTicks" })
+            delete.Parameters.Add(new SqliteParameter { ParameterName = name });
+        Bind(delete, persistenceId, range);
+        delete.ExecuteNonQuery();
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
+        _loadSnapshot?.Dispose();
+        _saveSnapshot?.Dispose();
         _insert?.Dispose();
         _replay?.Dispose();
         _highest?.Dispose();
@@ -178,6 +241,15 @@ public sealed class SqliteJournalStore : IDisposable
             command.Parameters.Add(new SqliteParameter { ParameterName = name });
         command.Prepare();
         return command;
+    }
+
+    private static void Bind(SqliteCommand command, string persistenceId, SnapshotRange range)
+    {
+        command.Parameters[0].Value = persistenceId;
+        command.Parameters[1].Value = range.MinSequenceNr;
+        command.Parameters[2].Value = range.MaxSequenceNr;
+        command.Parameters[3].Value = range.MinTicks;
+        command.Parameters[4].Value = range.MaxTicks;
     }
 
     private void Execute(string sql)

@@ -13,6 +13,8 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
 {
     private const string Node = "akka.tcp://eventcluster@127.0.0.1:4053";
 
+    private static readonly EntityPassivation Passivation = new(long.MaxValue, TimeSpan.FromSeconds(5));
+
     private static readonly string SnapshotDirectory =
         Path.Combine(Path.GetTempPath(), "eventcluster-specs-" + Guid.NewGuid().ToString("N"));
 
@@ -37,7 +39,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_acknowledge_an_event_with_the_new_version_and_the_hosting_node()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-1", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-1", Node, Passivation));
 
         entity.Tell(new SubmitEvent("acct-1", "e1", "deposit", """{"amount":5}"""));
 
@@ -48,14 +50,14 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_recover_acknowledged_events_from_the_journal_after_a_restart()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-2", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-2", Node, Passivation));
         entity.Tell(new SubmitEvent("acct-2", "e1", "deposit", """{"amount":5}"""));
         entity.Tell(new SubmitEvent("acct-2", "e2", "withdraw", """{"amount":2}"""));
         ExpectMsg<EventAccepted>();
         ExpectMsg<EventAccepted>();
         StopAndWait(entity);
 
-        var revived = Sys.ActorOf(EventEntity.Props("acct-2", Node));
+        var revived = Sys.ActorOf(EventEntity.Props("acct-2", Node, Passivation));
         revived.Tell(new GetEntityState("acct-2"));
 
         var state = ExpectMsg<EntityStateResult>();
@@ -69,7 +71,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_answer_a_repeated_event_id_as_duplicate_and_change_nothing()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-3", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-3", Node, Passivation));
         entity.Tell(new SubmitEvent("acct-3", "e1", "deposit", """{"amount":5}"""));
         ExpectMsg<EventAccepted>();
 
@@ -87,7 +89,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_keep_deduplicating_after_recovering_from_a_snapshot()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-4", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-4", Node, Passivation));
         for (var i = 1; i <= EventEntity.SnapshotEvery + 2; i++)
             entity.Tell(new SubmitEvent("acct-4", $"e{i}", "tick", "{}"));
         ReceiveN(EventEntity.SnapshotEvery + 2, TimeSpan.FromSeconds(30));
@@ -103,7 +105,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
         journal.Tell(new DeleteMessagesTo(EventEntity.PersistenceIdOf("acct-4"), EventEntity.SnapshotEvery, TestActor));
         ExpectMsg<DeleteMessagesSuccess>();
 
-        var revived = Sys.ActorOf(EventEntity.Props("acct-4", Node));
+        var revived = Sys.ActorOf(EventEntity.Props("acct-4", Node, Passivation));
         revived.Tell(new SubmitEvent("acct-4", "e7", "tick", "{}"));
         revived.Tell(new SubmitEvent("acct-4", "new", "tick", "{}"));
 
@@ -116,7 +118,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_apply_events_in_the_order_received_with_contiguous_versions()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-5", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-5", Node, Passivation));
         for (var i = 1; i <= 50; i++)
             entity.Tell(new SubmitEvent("acct-5", $"e{i}", "set", $$"""{"last":{{i}}}"""));
 
@@ -131,7 +133,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_reject_an_event_that_would_exceed_the_state_limit_and_keep_its_state()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-6", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-6", Node, Passivation));
         var chunk = new string('x', 60_000);
         object reply;
         var i = 0;
@@ -153,7 +155,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_process_queued_events_before_stopping_on_the_hand_off_message()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("acct-7", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-7", Node, Passivation));
         Watch(entity);
         for (var i = 1; i <= 20; i++)
             entity.Tell(new SubmitEvent("acct-7", $"e{i}", "tick", "{}"));
@@ -166,7 +168,7 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Should_answer_state_of_an_entity_without_events_as_not_existing()
     {
-        var entity = Sys.ActorOf(EventEntity.Props("nobody", Node));
+        var entity = Sys.ActorOf(EventEntity.Props("nobody", Node, Passivation));
 
         entity.Tell(new GetEntityState("nobody"));
 

@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventCluster.Bench;
+
+// dotnet run -c Release --project bench -- [--quick] --out FILE [--journal sqlite|postgres:CONNECTION-STRING]
+const string usage = """
+    usage: dotnet run -c Release --project bench -- [--quick] --out FILE [--journal JOURNAL] [--keep-work]
+
+      --out FILE        where to write the results (JSON); the Markdown table goes beside it (FILE with .md)
+      --quick           a smaller run in under 5 minutes: fewer rounds and trials, 100,000 entities instead of 1,000,000
+      --journal J       sqlite (default: a fresh file of this run) or postgres:CONNECTION-STRING (an empty database)
+      --keep-work       keep the run's directory (node logs, journal) instead of deleting it
+    """;
+
+string? outPath = null;
+var quick = false;
+var keepWork = false;
+string? journalOption = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--quick":
+            quick = true;
+            break;
+        case "--keep-work":
+            keepWork = true;
+            break;
+        case "--out" when i + 1 < args.Length:
+            outPath = args[++i];
+            break;
+        case "--journal" when i + 1 < args.Length:
+            journalOption = args[++i];
+            break;
+        case "--help" or "-h":
+            Console.WriteLine(usage);
+            return 0;
+        default:
+            Console.Error.WriteLine($"bench: unknown or incomplete option '{args[i]}'\n\n{usage}");
+            return 2;
+    }
+}
+
+if (outPath is null)
+{
+    Console.Error.WriteLine($"bench: --out FILE is required\n\n{usage}");
+    return 2;
+}
+
+if (journalOption is not null && journalOption != "sqlite" && !journalOption.StartsWith("postgres:", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine($"bench: --journal must be sqlite or postgres:CONNECTION-STRING\n\n{usage}");
+    return 2;
+}
+
+var plan = quick ? BenchPlan.Quick : BenchPlan.Full;
+var repository = Repository.Find();
+var workDir = Path.Combine(Path.GetTempPath(), $"eventcluster-bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+Directory.CreateDirectory(workDir);
+var journal = journalOption is null or "sqlite" ? $"sqlite:{Path.Combine(workDir, "journal.db")}" : journalOption;
+var runId = Guid.NewGuid().ToString("N")[..6];
+var total = Stopwatch.StartNew();
+
+void Say(string line) => Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {line}");
+
+Say($"EventCluster benchmark ({(quick ? "quick" : "full")}), work directory {workDir}");
+Say("building node and client (Release)...");
+await repository.BuildAsync();
+var commit = await repository.CommitAsync();
+
+BenchCluster? cluster = null;
+Console.CancelKeyPress += (_, _) => cluster?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
+try
+{
+    Say($"starting 3 nodes on journal {(journal.StartsWith("sqlite:", StringComparison.Ordinal) ? journal : "postgres")}...");
+    cluster = await BenchCluster.StartAsync(repository, journal, workDir);
+    Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
+    var seeds = cluster.Seeds;
+    var loadTimeout = TimeSpan.FromMinutes(30);
+
+    async Task<JsonNode> Load(string label, params string[] options)
+    {
+        var summary = await repository.ClientJsonAsync(seeds, loadTimeout, ["load", "--entities", "1000", .. options]);
+        Say($"{label}: {(double)summary["eventsPerSecond"]!:N0}/s, p50 {(double)summary["latencyMs"]!["p50"]!:0.0} ms, " +
+            $"p99 {(double)summary["latencyMs"]!["p99"]!:0.0} ms");
+        return summary;
+    }
+
+    Say("warming up (echo and events)...");
+    await Load("warm-up echo", "--echo", "--events", plan.WarmUp.ToString());
+    await Load("warm-up events", "--events", plan.WarmUp.ToString());
+
+    // Raw and durable alternate, so drift of the machine affects both alike.
+    var raw = new List<double>();
+    var durable = new List<double>();
+    var durableLatency = new List<JsonNode>();
+    for (var round = 1; round <= plan.Rounds; round++)
+    {
+        raw.Add((double)(await Load($"raw round {round}", "--echo", "--events", plan.RawEvents.ToString()))["eventsPerSecond"]!);
+        var acked = Path.Combine(workDir, $"durable-{round}.jsonl");
+        var summary = await Load($"durable round {round}", "--events", plan.DurableEvents.ToString(), "--acked", acked);
+        durable.Add((double)summary["eventsPerSecond"]!);
+        durableLatency.Add(summary["latencyMs"]!.DeepClone());
+        var check = await repository.ClientJsonAsync(seeds, loadTimeout, "verify", "--acked", acked);
+        if ((long)check["lost"]! != 0 || (long)check["duplicated"]! != 0)
+            throw new InvalidOperationException($"durable round {round} failed verification: {check.ToJsonString()}");
+        Say($"durable round {round} verified: {(long)check["acked"]!:N0} acknowledged, 0 lost, 0 duplicated");
+    }
+
+    var rawRate = Median(raw);
+    var durableRate = Median(durable);
+    var halfRate = (long)(durableRate / 2);
+    var half = await Load($"half load ({halfRate:N0}/s for {plan.HalfLoadSeconds} s)", "--events",
+        (halfRate * plan.HalfLoadSeconds).ToString(), "--rate", halfRate.ToString());
+
+    var failover = new List<double>();
+    for (var trial = 1; trial <= plan.FailoverTrials; trial++)
+    {
+        var seconds = await Failover.TrialAsync(cluster, runId, trial, Say);
+        failover.Add(seconds);
+    }
+
+    Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? " (scaled down from 1,000,000 for --quick)" : "")}...");
+    var peak = new long[BenchCluster.Nodes];
+    using var stopSampling = new CancellationTokenSource();
+    var sampler = Task.Run(async () =>
+    {
+        while (!stopSampling.IsCancellationRequested)
+        {
+            for (var i = 0; i < BenchCluster.Nodes; i++)
+                peak[i] = Math.Max(peak[i], cluster.ResidentMb(i) ?? 0);
+            try
+            {
+                await Task.Delay(250, stopSampling.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    });
+    var rssBefore = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
+    var scale = await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--events", plan.ScaleEntities.ToString(), "--entities",
+        plan.ScaleEntities.ToString(), "--entity-prefix", $"scale-{runId}-");
+    await stopSampling.CancelAsync();
+    await sampler;
+    var rssAfter = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
+    Say($"scale: {(long)scale["acknowledged"]!:N0} entities in {(double)scale["seconds"]!:0.0} s; peak RSS per node " +
+        $"{string.Join(" / ", peak.Select(p => $"{p} MB"))}");
+
+    var machine = Machine.Describe();
+    var result = new JsonObject
+    {
+        ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        ["commit"] = commit,
+        ["quick"] = quick,
+        ["machine"] = machine,
+        ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
+        ["clientConcurrency"] = 256,
+        ["rawAsksPerSecond"] = Math.Round(rawRate),
+        ["durableEventsPerSecond"] = Math.Round(durableRate),
+        ["durableToRaw"] = Math.Round(durableRate / rawRate, 3),
+        ["rounds"] = new JsonObject
+        {
+            ["rawAsksPerSecond"] = new JsonArray(raw.Select(r => (JsonNode)Math.Round(r)).ToArray()),
+            ["durableEventsPerSecond"] = new JsonArray(durable.Select(r => (JsonNode)Math.Round(r)).ToArray()),
+            ["durableLatencyMs"] = new JsonArray(durableLatency.ToArray()),
+            ["rawEvents"] = plan.RawEvents,
+            ["durableEvents"] = plan.DurableEvents,
+            ["entities"] = 1000,
+        },
+        ["halfLoad"] = new JsonObject
+        {
+            ["offeredPerSecond"] = halfRate,
+            ["eventsPerSecond"] = half["eventsPerSecond"]!.DeepClone(),
+            ["seconds"] = half["seconds"]!.DeepClone(),
+            ["latencyMs"] = half["latencyMs"]!.DeepClone(),
+        },
+        ["failoverSeconds"] = new JsonObject
+        {
+            ["p50"] = Math.Round(Median(failover), 2),
+            ["max"] = Math.Round(failover.Max(), 2),
+            ["trials"] = new JsonArray(failover.Select(f => (JsonNode)Math.Round(f, 2)).ToArray()),
+        },
+        ["scale"] = new JsonObject
+        {
+            ["entities"] = plan.ScaleEntities,
+            ["scaledDown"] = quick,
+            ["acknowledged"] = scale["acknowledged"]!.DeepClone(),
+            ["seconds"] = scale["seconds"]!.DeepClone(),
+            ["eventsPerSecond"] = scale["eventsPerSecond"]!.DeepClone(),
+            ["maxRssMb"] = peak.Max(),
+            ["peakRssMbByNode"] = new JsonArray(peak.Select(p => (JsonNode)p).ToArray()),
+            ["rssMbBefore"] = new JsonArray(rssBefore.Select(p => (JsonNode)p).ToArray()),
+            ["rssMbAfter"] = new JsonArray(rssAfter.Select(p => (JsonNode)p).ToArray()),
+        },
+        ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
+    };
+
+    var markdown = Report.Markdown(result);
+    Console.WriteLine();
+    Console.WriteLine(markdown);
+    var fullOut = Path.GetFullPath(outPath);
+    Directory.CreateDirectory(Path.GetDirectoryName(fullOut)!);
+    await File.WriteAllTextAsync(fullOut, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    await File.WriteAllTextAsync(Path.ChangeExtension(fullOut, ".md"), markdown, Encoding.UTF8);
+    Say($"results written to {fullOut} and {Path.ChangeExtension(fullOut, ".md")}");
+    return 0;
+}
+catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+{
+    Console.Error.WriteLine($"bench: {ex.Message}");
+    Console.Error.WriteLine($"bench: node logs kept in {workDir}");
+    keepWork = true;
+    return 1;
+}
+finally
+{
+    if (cluster is not null)
+        await cluster.DisposeAsync();
+    if (!keepWork)
+    {
+        try
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the operating system's temp clean-up.
+        }
+    }
+}
+
+static double Median(IReadOnlyList<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+/// <summary>How much each phase does in a full and a quick run.</summary>
+internal sealed record BenchPlan(int WarmUp, int Rounds, int RawEvents, int DurableEvents, int HalfLoadSeconds, int FailoverTrials, int ScaleEntities)
+{
+    public static readonly BenchPlan Full = new(40_000, 3, 300_000, 300_000, 30, 5, 1_000_000);
+
+    public static readonly BenchPlan Quick = new(20_000, 1, 100_000, 100_000, 15, 2, 100_000);
+}
+
+/// <summary>The machine a run was measured on.</summary>
+internal static class Machine
+{
+    public static JsonObject Describe()
+    {
+        var memoryMb = 0L;
+        var cpu = "unknown";
+        try
+        {
+            var total = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            if (total is not null)
+                memoryMb = long.Parse(total.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+        }
+        catch (IOException)
+        {
+            // Not Linux: cores and OS below still describe the machine.
+        }
+
+        return new JsonObject
+        {
+            ["cores"] = Environment.ProcessorCount,
+            ["memoryMb"] = memoryMb,
+            ["cpu"] = cpu,
+            ["os"] = RuntimeInformation.OSDescription,
+            ["dotnet"] = RuntimeInformation.FrameworkDescription,
+        };
+    }
+}

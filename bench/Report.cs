@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace EventCluster.Bench;
+
+/// <summary>The Markdown table of a run, with each figure beside its target.</summary>
+public static class Report
+{
+    public static string Markdown(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var half = r["halfLoad"]!;
+        var failover = r["failoverSeconds"]!;
+        var scale = r["scale"]!;
+        var quick = (bool)r["quick"]!;
+        string N(JsonNode? value, string format = "N0") => ((double)value!).ToString(format, CultureInfo.InvariantCulture);
+        string Check(bool ok) => ok ? "met" : "**missed**";
+
+        var raw = (double)r["rawAsksPerSecond"]!;
+        var durable = (double)r["durableEventsPerSecond"]!;
+        var ratio = (double)r["durableToRaw"]!;
+        var p99 = (double)half["latencyMs"]!["p99"]!;
+        var failoverP50 = (double)failover["p50"]!;
+        var maxRss = (double)scale["maxRssMb"]!;
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster benchmark, {(quick ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+                                                    $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes and the client on this one machine, {r["journal"]} journal.");
+        sb.AppendLine();
+        sb.AppendLine("| Measure | Result | Target | |");
+        sb.AppendLine("|---|---|---|---|");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Raw Akka.NET sharding (echo entity, same client path) | {N(raw)} asks/s | baseline | |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Durable EventCluster events (persisted, de-duplicated, acknowledged) | {N(durable)} events/s | ≥ 15,000 | {Check(durable >= 15_000)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Durable ÷ raw | {ratio:0.00} | ≥ 0.5 | {Check(ratio >= 0.5)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Latency at half load ({N(half["offeredPerSecond"])}/s) p50 / p95 / p99 | {N(half["latencyMs"]!["p50"], "0.0")} / {N(half["latencyMs"]!["p95"], "0.0")} / {N(half["latencyMs"]!["p99"], "0.0")} ms | p99 ≤ 25 ms | {Check(p99 <= 25)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Crash failover (kill -9 → entity answers from a survivor), {failover["trials"]!.AsArray().Count} trials | p50 {failoverP50:0.0} s, max {N(failover["max"], "0.0")} s ({string.Join(", ", failover["trials"]!.AsArray().Select(t => ((double)t!).ToString("0.0", CultureInfo.InvariantCulture)))}) | p50 ≤ 10 s | {Check(failoverP50 <= 10)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| {N(scale["entities"])} distinct entities{(quick ? " (scaled down for --quick)" : "")}: time, peak RSS per node | {N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))} | ≤ 400 MB each | {Check(maxRss <= 400)} |");
+        return sb.ToString();
+    }
+}
