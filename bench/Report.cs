@@ -14,15 +14,15 @@ public static class Report
         var failover = r["failoverSeconds"]!;
         var scale = r["scale"]!;
         var quick = (bool)r["quick"]!;
-        string N(JsonNode? value, string format = "N0") => ((double)value!).ToString(format, CultureInfo.InvariantCulture);
+        string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
         string Check(bool ok) => ok ? "met" : "**missed**";
 
-        var raw = (double)r["rawAsksPerSecond"]!;
-        var durable = (double)r["durableEventsPerSecond"]!;
-        var ratio = (double)r["durableToRaw"]!;
-        var p99 = (double)half["latencyMs"]!["p99"]!;
-        var failoverP50 = (double)failover["p50"]!;
-        var maxRss = (double)scale["maxRssMb"]!;
+        var raw = D(r["rawAsksPerSecond"]);
+        var durable = D(r["durableEventsPerSecond"]);
+        var ratio = D(r["durableToRaw"]);
+        var p99 = D(half["latencyMs"]!["p99"]);
+        var failoverP50 = D(failover["p50"]);
+        var maxRss = D(scale["maxRssMb"]);
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster benchmark, {(quick ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes and the client on this one machine, {r["journal"]} journal.");
@@ -33,8 +33,11 @@ public static class Report
         sb.AppendLine(CultureInfo.InvariantCulture, $"| Durable EventCluster events (persisted, de-duplicated, acknowledged) | {N(durable)} events/s | ≥ 15,000 | {Check(durable >= 15_000)} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| Durable ÷ raw | {ratio:0.00} | ≥ 0.5 | {Check(ratio >= 0.5)} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| Latency at half load ({N(half["offeredPerSecond"])}/s) p50 / p95 / p99 | {N(half["latencyMs"]!["p50"], "0.0")} / {N(half["latencyMs"]!["p95"], "0.0")} / {N(half["latencyMs"]!["p99"], "0.0")} ms | p99 ≤ 25 ms | {Check(p99 <= 25)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Crash failover (kill -9 → entity answers from a survivor), {failover["trials"]!.AsArray().Count} trials | p50 {failoverP50:0.0} s, max {N(failover["max"], "0.0")} s ({string.Join(", ", failover["trials"]!.AsArray().Select(t => ((double)t!).ToString("0.0", CultureInfo.InvariantCulture)))}) | p50 ≤ 10 s | {Check(failoverP50 <= 10)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Crash failover (kill -9 → entity answers from a survivor), {failover["trials"]!.AsArray().Count} trials | p50 {failoverP50:0.0} s, max {N(failover["max"], "0.0")} s ({string.Join(", ", failover["trials"]!.AsArray().Select(t => D(t).ToString("0.0", CultureInfo.InvariantCulture)))}) | p50 ≤ 10 s | {Check(failoverP50 <= 10)} |");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| {N(scale["entities"])} distinct entities{(quick ? " (scaled down for --quick)" : "")}: time, peak RSS per node | {N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))} | ≤ 400 MB each | {Check(maxRss <= 400)} |");
         return sb.ToString();
     }
+
+    /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>
+    private static double D(JsonNode? value) => double.Parse(value!.ToJsonString(), CultureInfo.InvariantCulture);
 }
