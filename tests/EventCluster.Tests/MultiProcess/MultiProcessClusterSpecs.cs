@@ -29,6 +29,26 @@ public sealed class MultiProcessClusterSpecs(ThreeNodeClusterFixture fixture) : 
     }
 
     [Fact]
+    public async Task Should_answer_echoes_over_the_event_route_without_touching_the_journal()
+    {
+        var prefix = $"echo-{Guid.NewGuid():N}-";
+
+        var echo = await Cluster.ClientAsync("load", "--echo", "--events", "1000", "--entities", "50", "--entity-prefix", prefix, "--json");
+        var state = await Cluster.ClientAsync("get", "--entity", prefix + "0", "--json");
+        var both = await Cluster.ClientAsync("load", "--echo", "--acked", Path.Combine(Cluster.ScratchPath, "echo.jsonl"));
+
+        Assert.True(echo.ExitCode == 0, echo.ToString());
+        Assert.Equal("echo", (string?)echo.Json["mode"]);
+        Assert.Equal(1000, (int)echo.Json["acknowledged"]!);
+        Assert.Equal(0, (int)echo.Json["errors"]!);
+        // An echo entity shares nothing with the event entity of the same name: it was never written.
+        Assert.True(state.ExitCode == 1, state.ToString());
+        Assert.Equal(0, (int)state.Json["version"]!);
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--echo", both.Stderr);
+    }
+
+    [Fact]
     public async Task Should_report_a_repeated_event_id_as_duplicate_and_change_nothing()
     {
         var entity = $"dup-{Guid.NewGuid():N}";

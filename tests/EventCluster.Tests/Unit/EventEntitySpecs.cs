@@ -177,10 +177,50 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, state.Version);
     }
 
+    [Fact]
+    public void Should_ask_its_shard_to_passivate_it_soon_after_use_while_the_node_is_over_its_entity_limit()
+    {
+        // Limit 0: this entity alone puts the node over it.
+        var crowded = new EntityPassivation(0, TimeSpan.FromMilliseconds(200));
+        var shard = CreateTestProbe();
+        var parent = Sys.ActorOf(Props.Create(() => new ShardStandIn(EventEntity.Props("busy-node", Node, crowded), shard.Ref)));
+
+        parent.Tell(new SubmitEvent("busy-node", "e1", "t", "{}"));
+
+        ExpectMsg<EventAccepted>();
+        var passivate = shard.ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromSeconds(5));
+        Assert.IsType<StopEntity>(passivate.StopMessage);
+    }
+
+    [Fact]
+    public void Should_stay_alive_after_use_while_the_node_is_under_its_entity_limit()
+    {
+        var roomy = new EntityPassivation(long.MaxValue, TimeSpan.FromMilliseconds(200));
+        var shard = CreateTestProbe();
+        var parent = Sys.ActorOf(Props.Create(() => new ShardStandIn(EventEntity.Props("quiet-node", Node, roomy), shard.Ref)));
+
+        parent.Tell(new SubmitEvent("quiet-node", "e1", "t", "{}"));
+
+        ExpectMsg<EventAccepted>();
+        // Five times the crowded idle timeout without a request to passivate.
+        shard.ExpectNoMsg(TimeSpan.FromSeconds(1));
+    }
+
     private void StopAndWait(IActorRef actor)
     {
         Watch(actor);
         actor.Tell(StopEntity.Instance);
         ExpectTerminated(actor);
+    }
+
+    /// <summary>Stands in for the shard: parent of the entity, forwarding what the entity asks of it to a probe.</summary>
+    private sealed class ShardStandIn : ReceiveActor
+    {
+        public ShardStandIn(Props entityProps, IActorRef probe)
+        {
+            var entity = Context.ActorOf(entityProps, "entity");
+            Receive<Akka.Cluster.Sharding.Passivate>(passivate => probe.Tell(passivate));
+            ReceiveAny(message => entity.Forward(message));
+        }
     }
 }
