@@ -11,6 +11,6 @@ public sealed record EntityPassivation(long ActiveEntityLimit, TimeSpan CrowdedI
 {
     /// <summary>Reads the settings; defaults apply where the configuration is silent.</summary>
     public static EntityPassivation From(Config config) => new(
-        config.GetLong("eventcluster.passivation.active-entity-limit", 10_000),
-        config.GetTimeSpan("eventcluster.passivation.crowded-idle-timeout", TimeSpan.FromSeconds(3)));
+        config.GetLong("eventcluster.passivation.active-entity-limit", 5_000),
+        config.GetTimeSpan("eventcluster.passivation.crowded-idle-timeout", TimeSpan.FromSeconds(2)));
 }
