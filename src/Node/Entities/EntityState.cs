@@ -7,8 +7,9 @@ using EventCluster.Messages.Validation;
 namespace EventCluster.Node.Entities;
 
 /// <summary>
-/// The state of one entity: a pure fold over the events it applied. The actor holds one
-/// instance and replaces it with <see cref="Apply"/>; nothing here touches an actor.
+/// The state of one entity: a fold over the events it applied. The actor holds one instance and
+/// replaces it with <see cref="Apply"/>; nothing here touches an actor. The de-duplication
+/// window is handed from state to state (see <see cref="RecentEventIds"/>).
 /// </summary>
 public sealed record EntityState(
     string EntityId,
@@ -73,55 +74,53 @@ public sealed record EntityState(
         new(EntityId, Version > 0, Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, node);
 }
 
-/// <summary>The ids of an entity's latest events, oldest dropped first once the capacity is reached.</summary>
+/// <summary>
+/// The ids of an entity's latest events, oldest dropped first once the capacity is reached.
+/// </summary>
+/// <remarks>
+/// Mutable on purpose: up to 10,000 ids per entity, changed by every event. Immutable sets
+/// allocated a dozen tree nodes per event that lived long enough to burden the GC's oldest
+/// generation. The window belongs to the one actor folding the entity's events; each
+/// <see cref="EntityState.Apply"/> hands it on to the new state, so earlier states of that
+/// actor must not be asked about ids afterwards.
+/// </remarks>
 public sealed class RecentEventIds
 {
-    private readonly ImmutableHashSet<string> _ids;
-    private readonly ImmutableQueue<string> _order;
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly Queue<string> _order = new();
 
-    private RecentEventIds(int capacity, int count, ImmutableHashSet<string> ids, ImmutableQueue<string> order)
-    {
-        Capacity = capacity;
-        Count = count;
-        _ids = ids;
-        _order = order;
-    }
+    private RecentEventIds(int capacity) => Capacity = capacity;
 
     /// <summary>How many ids are kept at most.</summary>
     public int Capacity { get; }
 
     /// <summary>How many ids are kept now.</summary>
-    public int Count { get; }
+    public int Count => _order.Count;
 
     /// <summary>An empty window.</summary>
-    public static RecentEventIds Empty(int capacity) =>
-        new(capacity, 0, ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal), ImmutableQueue<string>.Empty);
+    public static RecentEventIds Empty(int capacity) => new(capacity);
 
     /// <summary>True when the id is in the window.</summary>
     public bool Contains(string eventId) => _ids.Contains(eventId);
 
-    /// <summary>The window with <paramref name="eventId"/> added as the newest id.</summary>
+    /// <summary>Adds <paramref name="eventId"/> as the newest id (dropping the oldest when full); returns this window.</summary>
     public RecentEventIds Add(string eventId)
     {
-        if (_ids.Contains(eventId))
+        if (!_ids.Add(eventId))
             return this;
-
-        var ids = _ids.Add(eventId);
-        var order = _order.Enqueue(eventId);
-        var count = Count + 1;
-        if (count > Capacity)
-        {
-            order = order.Dequeue(out var oldest);
-            ids = ids.Remove(oldest);
-            count--;
-        }
-
-        return new RecentEventIds(Capacity, count, ids, order);
+        _order.Enqueue(eventId);
+        if (_order.Count > Capacity)
+            _ids.Remove(_order.Dequeue());
+        return this;
     }
 
-    /// <summary>The window with every id added in order.</summary>
-    public RecentEventIds AddRange(IEnumerable<string> eventIds) =>
-        eventIds.Aggregate(this, (window, id) => window.Add(id));
+    /// <summary>Adds every id in order; returns this window.</summary>
+    public RecentEventIds AddRange(IEnumerable<string> eventIds)
+    {
+        foreach (var id in eventIds)
+            Add(id);
+        return this;
+    }
 
     /// <summary>The ids, oldest first.</summary>
     public IReadOnlyList<string> ToList() => _order.ToList();

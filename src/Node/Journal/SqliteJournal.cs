@@ -41,6 +41,7 @@ public sealed class SqliteJournal : ActorBase
     {
         _connectionString = config.GetString("connection-string")
                             ?? throw new ConfigurationException($"{PluginId}.connection-string is required");
+        // Tuned in hocon/persistence.hocon.
         _maxBatchSize = config.GetInt("max-batch-size", 1000);
         _readers = new SqliteStorePool(_connectionString);
     }
@@ -51,9 +52,6 @@ public sealed class SqliteJournal : ActorBase
           class = "{{typeof(SqliteJournal).FullName}}, {{typeof(SqliteJournal).Assembly.GetName().Name}}"
           plugin-dispatcher = "akka.actor.default-dispatcher"
           connection-string = {{quotedConnectionString}}
-          # Events per transaction at most; a transaction holds the file's write lock, so this
-          # bounds how long other node processes wait for it.
-          max-batch-size = 1000
         }
         """;
 
