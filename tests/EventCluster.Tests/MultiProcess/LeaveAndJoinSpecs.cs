@@ -12,11 +12,17 @@ public sealed class LeaveAndJoinSpecs(ITestOutputHelper output)
     {
         await using var cluster = await LocalCluster.StartAsync(3);
         var acked = Path.Combine(cluster.ScratchPath, "during-leave.jsonl");
-        var load = cluster.ClientAsync("load", "--events", "6000", "--entities", "300", "--concurrency", "64", "--acked", acked, "--json");
+        // Paced, so the load is still running when the node leaves (about 10 s of it).
+        var load = cluster.ClientAsync("load", "--events", "10000", "--entities", "300", "--concurrency", "64", "--rate", "1000",
+            "--acked", acked, "--json");
         await Poll.UntilAsync(() => File.Exists(acked) && File.ReadLines(acked).Count() >= 1000, TimeSpan.FromSeconds(60),
             "1,000 events acknowledged before the leave");
-
         var leaving = cluster.Nodes[2];
+        // The shard reporters log placement every few seconds: the leaving node's shards must be
+        // on record before it leaves, or there is no move to report.
+        await Poll.UntilAsync(() => cluster.SurvivorLinesMatching($@"ShardDistribution .*{leaving.Endpoint}=[1-9]").Count > 0,
+            TimeSpan.FromSeconds(30), "the leaving node's shards in a ShardDistribution line");
+
         var clock = Stopwatch.StartNew();
         leaving.Terminate();
         var exitCode = await leaving.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -25,8 +31,8 @@ public sealed class LeaveAndJoinSpecs(ITestOutputHelper output)
 
         Assert.Equal(0, exitCode);
         Assert.True(loaded.ExitCode == 0, loaded.ToString());
-        Assert.Equal(6000, (int)loaded.Json["acknowledged"]!);
-        await cluster.AssertVerifiedAsync(acked, 6000);
+        Assert.Equal(10000, (int)loaded.Json["acknowledged"]!);
+        await cluster.AssertVerifiedAsync(acked, 10000);
         Assert.Equal(2, cluster.SurvivorLinesMatching($@"MemberExited member={leaving.Endpoint}\b").Count);
         await Poll.UntilAsync(() => cluster.SurvivorLinesMatching($@"MemberRemoved member={leaving.Endpoint}\b").Count == 2,
             TimeSpan.FromSeconds(20), "both survivors to see the member removed");

@@ -5,6 +5,7 @@ using Akka.Serialization;
 using EventCluster.Messages;
 using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
+using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
@@ -43,6 +44,8 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
         new EventApplied("ev-1", "deposit", """{"amount":5}""", At),
         new EntitySnapshot(2, 2, new Dictionary<string, long> { ["deposit"] = 2 }, "ev-2", "deposit", At, """{"amount":7}""",
             ["ev-1", "ev-2"]),
+        new EchoRequest("acct-1", "req-1"),
+        new EchoReply("acct-1", "req-1", "akka.tcp://eventcluster@127.0.0.1:4053"),
     ];
 
     public static TheoryData<IEventClusterMessage> Contracts() => new(Samples);
