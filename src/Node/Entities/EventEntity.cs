@@ -23,11 +23,14 @@ public sealed class EventEntity : ReceivePersistentActor
     /// </summary>
     public const int SnapshotEvery = 1000;
 
+    /// <summary>Idle time after which an entity stops while its node holds over twice its entity limit.</summary>
+    public static readonly TimeSpan OvercrowdedIdleTimeout = TimeSpan.FromMilliseconds(250);
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _node;
     private readonly EntityPassivation _passivation;
     private EntityState _state;
-    private bool _crowded;
+    private TimeSpan? _idleTimeout;
 
     /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
     public EventEntity(string entityId, string node, EntityPassivation passivation)
@@ -92,17 +95,24 @@ public sealed class EventEntity : ReceivePersistentActor
 
     /// <summary>
     /// While the node holds more entities than its limit, an entity stops after a short idle time
-    /// instead of the region's long one: memory stays bounded however many distinct entities are
-    /// used, and entities in steady use are never stopped.
+    /// instead of the region's long one, and beyond twice the limit after a quarter of a second:
+    /// memory stays bounded however many distinct entities are used and however fast they
+    /// arrive, and entities in steady use are never stopped.
     /// </summary>
     private void KeepMemoryBounded()
     {
-        var crowded = NodeMetrics.ActiveEntities > _passivation.ActiveEntityLimit;
-        if (crowded == _crowded)
+        var active = NodeMetrics.ActiveEntities;
+        var limit = _passivation.ActiveEntityLimit;
+        TimeSpan? idle = active / 2 > limit ? Min(_passivation.CrowdedIdleTimeout, OvercrowdedIdleTimeout)
+            : active > limit ? _passivation.CrowdedIdleTimeout
+            : null;
+        if (idle == _idleTimeout)
             return;
-        _crowded = crowded;
-        SetReceiveTimeout(crowded ? _passivation.CrowdedIdleTimeout : null);
+        _idleTimeout = idle;
+        SetReceiveTimeout(idle);
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private void Handle(SubmitEvent command)
     {
