@@ -223,7 +223,7 @@ try
     var fullOut = Path.GetFullPath(outPath);
     Directory.CreateDirectory(Path.GetDirectoryName(fullOut)!);
     await File.WriteAllTextAsync(fullOut, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-    await File.WriteAllTextAsync(Path.ChangeExtension(fullOut, ".md"), markdown, Encoding.UTF8);
+    await File.WriteAllTextAsync(Path.ChangeExtension(fullOut, ".md"), markdown, new UTF8Encoding(false));
     Say($"results written to {fullOut} and {Path.ChangeExtension(fullOut, ".md")}");
     return 0;
 }

@@ -47,13 +47,7 @@ public sealed class SqliteJournal : ActorBase
     }
 
     /// <summary>HOCON of the plugin for a SQLite connection string.</summary>
-    public static string Hocon(string quotedConnectionString) => $$"""
-        {{PluginId}} {
-          class = "{{typeof(SqliteJournal).FullName}}, {{typeof(SqliteJournal).Assembly.GetName().Name}}"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-          connection-string = {{quotedConnectionString}}
-        }
-        """;
+    public static string Hocon(string quotedConnectionString) => SqliteStorePool.PluginHocon(PluginId, typeof(SqliteJournal), quotedConnectionString);
 
     /// <inheritdoc />
     protected override bool Receive(object message)

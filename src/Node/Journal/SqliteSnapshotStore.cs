@@ -26,13 +26,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     }
 
     /// <summary>HOCON of the plugin for a SQLite connection string.</summary>
-    public static string Hocon(string quotedConnectionString) => $$"""
-        {{PluginId}} {
-          class = "{{typeof(SqliteSnapshotStore).FullName}}, {{typeof(SqliteSnapshotStore).Assembly.GetName().Name}}"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-          connection-string = {{quotedConnectionString}}
-        }
-        """;
+    public static string Hocon(string quotedConnectionString) => SqliteStorePool.PluginHocon(PluginId, typeof(SqliteSnapshotStore), quotedConnectionString);
 
     /// <inheritdoc />
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken = default)

@@ -10,6 +10,15 @@ public sealed class SqliteStorePool(string connectionString) : IDisposable
 {
     private readonly ConcurrentBag<SqliteJournalStore> _idle = [];
 
+    /// <summary>HOCON of a persistence plugin of <paramref name="type"/> on the SQLite file of a connection string.</summary>
+    public static string PluginHocon(string pluginId, Type type, string quotedConnectionString) => $$"""
+        {{pluginId}} {
+          class = "{{type.FullName}}, {{type.Assembly.GetName().Name}}"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+          connection-string = {{quotedConnectionString}}
+        }
+        """;
+
     /// <summary>Runs <paramref name="work"/> on a pool thread with a connection of the pool.</summary>
     public Task<T> RunAsync<T>(Func<SqliteJournalStore, T> work) => Task.Run(() =>
     {
