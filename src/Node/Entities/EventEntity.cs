@@ -58,7 +58,13 @@ public sealed class EventEntity : ReceivePersistentActor
             KeepMemoryBounded();
         });
         Command<StopEntity>(_ => Context.Stop(Self));
-        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(StopEntity.Instance)));
+        Command<ReceiveTimeout>(_ =>
+        {
+            // The node may have dropped back under its limit since this entity was last used.
+            KeepMemoryBounded();
+            if (_idleTimeout is not null)
+                Context.Parent.Tell(new Passivate(StopEntity.Instance));
+        });
         Command<SaveSnapshotSuccess>(success =>
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(failure =>

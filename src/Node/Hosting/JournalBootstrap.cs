@@ -43,6 +43,9 @@ public static class JournalBootstrap
             var mode = (string?)await command.ExecuteScalarAsync(cancellationToken);
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                 throw new JournalUnavailableException($"{journal.Description} refused WAL mode (got '{mode}')");
+            // The tables exist before anything reads them (journal queries may come first).
+            command.CommandText = Journal.SqliteJournalStore.Schema;
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {

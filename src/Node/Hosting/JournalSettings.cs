@@ -67,12 +67,15 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
         var plugin = Kind == "sqlite" ? SqliteJournal.PluginId : "akka.persistence.journal.sql";
         var snapshotPlugin = Kind == "sqlite" ? SqliteSnapshotStore.PluginId : "akka.persistence.snapshot-store.sql";
         var sqlitePlugin = Kind == "sqlite" ? SqliteJournal.Hocon(connection) + SqliteSnapshotStore.Hocon(connection) : "";
+        // On SQLite the Akka.Persistence.Sql journal is only started by its read side; it must
+        // not add its own indexes to the table, which would slow every insert of the real writer.
+        var autoInitialize = Kind == "sqlite" ? "off" : "on";
         return $$"""
             {{sqlitePlugin}}
             akka.persistence {
               journal {
                 plugin = "{{plugin}}"
-                sql { connection-string = {{connection}}, provider-name = {{provider}} }
+                sql { connection-string = {{connection}}, provider-name = {{provider}}, auto-initialize = {{autoInitialize}} }
               }
               snapshot-store {
                 plugin = "{{snapshotPlugin}}"

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Serialization;
+using Microsoft.Data.Sqlite;
 
 namespace EventCluster.Node.Journal;
 
@@ -24,6 +25,9 @@ public sealed class SqliteJournal : ActorBase
 {
     /// <summary>The plugin's configuration path.</summary>
     public const string PluginId = "akka.persistence.journal.eventcluster-sqlite";
+
+    /// <summary>SQLite's result code for a constraint violation (here: a version another writer holds).</summary>
+    private const int SqliteConstraintError = 19;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Akka.Serialization.Serialization _serialization = Context.System.Serialization;
@@ -82,7 +86,18 @@ public sealed class SqliteJournal : ActorBase
     /// <inheritdoc />
     protected override void PostStop()
     {
-        _writer?.Dispose();
+        // Nobody may wait forever: queued writes and deferred replays are failed, not dropped.
+        // (A transaction still running completes; its reply reaches dead letters and its
+        // entities time out, as with any journal that stops mid-write.)
+        var stopped = new InvalidOperationException("the journal stopped");
+        foreach (var pending in _queue)
+            Reply(pending, stopped);
+        _queue.Clear();
+        foreach (var replay in _replaysWaiting.Values.SelectMany(replays => replays))
+            replay.PersistentActor.Tell(new ReplayMessagesFailure(stopped));
+        _replaysWaiting.Clear();
+        if (!_writing)
+            _writer?.Dispose();
         _readers.Dispose();
         base.PostStop();
     }
@@ -143,33 +158,36 @@ public sealed class SqliteJournal : ActorBase
     /// <summary>Runs on a pool thread; the actor does not touch the writer connection meanwhile.</summary>
     private BatchDone Write(List<Pending> batch)
     {
-        try
-        {
-            _writer ??= SqliteJournalStore.Open(_connectionString);
-            _writer.WriteAll(batch.SelectMany(pending => pending.Accepted).ToList());
+        var error = WriteRows(batch.SelectMany(pending => pending.Accepted).ToList());
+        if (error is null)
             return new BatchDone(batch, null);
-        }
-        catch (Exception ex) when (batch.Count > 1 || batch[0].Rows.Count > 1)
-        {
-            // One bad write must not fail the others: write each entity's events on their own.
-            return new BatchDone(batch, ex, batch.Select(pending => WriteAlone(pending)).ToList());
-        }
-        catch (Exception ex)
-        {
-            return new BatchDone(batch, ex, [ex]);
-        }
+        // A version another writer already holds fails the transaction: write each entity's
+        // events on their own so that only that write fails. Any other error (the file lock not
+        // released within the busy timeout, an I/O error) would fail each of them alike.
+        if (batch.Count > 1 && error is SqliteException { SqliteErrorCode: SqliteConstraintError })
+            return new BatchDone(batch, error, batch.Select(pending => WriteRows(pending.Accepted.ToList())).ToList());
+        return new BatchDone(batch, error, batch.Select(_ => (Exception?)error).ToList());
     }
 
-    private Exception? WriteAlone(Pending pending)
+    /// <summary>Writes the rows in one transaction; the error, or null. A failed connection is replaced by the next write.</summary>
+    private Exception? WriteRows(List<IReadOnlyList<JournalRow>> rows)
     {
+        if (rows.All(write => write.Count == 0))
+            return null;
         try
         {
             _writer ??= SqliteJournalStore.Open(_connectionString);
-            _writer.WriteAll(pending.Accepted.ToList());
+            _writer.WriteAll(rows);
             return null;
         }
         catch (Exception ex)
         {
+            if (ex is not SqliteException { SqliteErrorCode: SqliteConstraintError })
+            {
+                _writer?.Discard();
+                _writer = null;
+            }
+
             return ex;
         }
     }
@@ -185,7 +203,9 @@ public sealed class SqliteJournal : ActorBase
             Reply(pending, failure);
             foreach (var persistenceId in pending.PersistenceIds)
             {
-                var left = _writesInFlight[persistenceId] - 1;
+                if (!_writesInFlight.TryGetValue(persistenceId, out var inFlight))
+                    continue;
+                var left = inFlight - 1;
                 if (left > 0)
                 {
                     _writesInFlight[persistenceId] = left;
@@ -210,7 +230,7 @@ public sealed class SqliteJournal : ActorBase
         if (failure is not null)
         {
             _log.Error(failure, "Journal write for {0} failed", string.Join(",", pending.PersistenceIds));
-            actor.Tell(new WriteMessagesFailed(failure, pending.EventCount), Self);
+            actor.Tell(new WriteMessagesFailed(failure, pending.Rows.Count), Self);
         }
         else
             actor.Tell(WriteMessagesSuccessful.Instance, Self);

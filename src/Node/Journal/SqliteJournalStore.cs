@@ -133,7 +133,7 @@ public sealed class SqliteJournalStore : IDisposable
     {
         var replay = _replay ??= Prepare("""
             SELECT sequence_number, message, identifier, manifest, writer_uuid, deleted, created FROM journal
-            WHERE persistence_id = $p AND sequence_number >= $from AND sequence_number <= $to
+            WHERE persistence_id = $p AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
             ORDER BY sequence_number LIMIT $max
             """, "$p", "$from", "$to", "$max");
         replay.Parameters[0].Value = persistenceId;
@@ -183,6 +183,8 @@ public sealed class SqliteJournalStore : IDisposable
         using var reader = load.ExecuteReader();
         if (!reader.Read())
             return null;
+        if (reader.IsDBNull(2))
+            return null;
         return (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
             reader.IsDBNull(4) ? "" : reader.GetString(4));
     }
@@ -215,6 +217,13 @@ public sealed class SqliteJournalStore : IDisposable
             delete.Parameters.Add(new SqliteParameter { ParameterName = name });
         Bind(delete, persistenceId, range);
         delete.ExecuteNonQuery();
+    }
+
+    /// <summary>Closes a connection that failed so that it is not handed out again by the driver's pool.</summary>
+    public void Discard()
+    {
+        SqliteConnection.ClearPool(_connection);
+        Dispose();
     }
 
     /// <inheritdoc />

@@ -47,7 +47,7 @@ public sealed class SqliteSnapshotStore : SnapshotStore
         var serializer = _serialization.FindSerializerFor(snapshot);
         var data = serializer.ToBinary(snapshot);
         var manifest = Serialization.ManifestFor(serializer, snapshot);
-        var created = metadata.Timestamp == DateTime.MinValue ? DateTime.UtcNow.Ticks : metadata.Timestamp.Ticks;
+        var created = metadata.Timestamp == DateTime.MinValue ? DateTime.UtcNow.Ticks : Utc(metadata.Timestamp).Ticks;
         return _pool.RunAsync(store =>
         {
             store.SaveSnapshot(metadata.PersistenceId, metadata.SequenceNr, created, data, serializer.Identifier, manifest);
@@ -80,6 +80,9 @@ public sealed class SqliteSnapshotStore : SnapshotStore
     }
 
     private static SqliteJournalStore.SnapshotRange RangeOf(SnapshotSelectionCriteria criteria) => new(
-        criteria.MinSequenceNr, criteria.MaxSequenceNr, criteria.MinTimestamp?.Ticks ?? 0,
-        criteria.MaxTimeStamp == DateTime.MaxValue ? long.MaxValue : criteria.MaxTimeStamp.Ticks);
+        criteria.MinSequenceNr, criteria.MaxSequenceNr, criteria.MinTimestamp is { } min ? Utc(min).Ticks : 0,
+        criteria.MaxTimeStamp == DateTime.MaxValue ? long.MaxValue : Utc(criteria.MaxTimeStamp).Ticks);
+
+    /// <summary>Stored times are UTC ticks; a local time is converted, an unspecified one taken as UTC.</summary>
+    private static DateTime Utc(DateTime time) => time.Kind == DateTimeKind.Local ? time.ToUniversalTime() : time;
 }

@@ -31,7 +31,7 @@ public sealed class SqliteStorePool(string connectionString) : IDisposable
         }
         catch
         {
-            store.Dispose();
+            store.Discard();
             throw;
         }
     });

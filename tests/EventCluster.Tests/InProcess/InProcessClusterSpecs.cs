@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Cluster.Sharding;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
@@ -23,6 +24,15 @@ public sealed class InProcessClusterSpecs : IAsyncLifetime
         foreach (var port in ports)
             _nodes.Add(await InProcessNode.StartAsync(port, seeds, journal, _directory.Path));
         await Poll.UntilAsync(() => _nodes.All(n => UpMembers(n) == 3), ClusterTimeout, "3 members Up on every node");
+        // Members are Up before their shard regions have registered with the coordinator, which
+        // places new shards only on registered regions: wait for all three, or the first events
+        // (a few milliseconds of work) would all land on the first node.
+        await Poll.UntilAsync(async () =>
+        {
+            var stats = await _nodes[0].Region.Ask<ClusterShardingStats>(new GetClusterShardingStats(TimeSpan.FromSeconds(2)),
+                TimeSpan.FromSeconds(5));
+            return stats.Regions.Count == 3;
+        }, ClusterTimeout, "all three shard regions registered with the coordinator");
     }
 
     public async Task DisposeAsync()

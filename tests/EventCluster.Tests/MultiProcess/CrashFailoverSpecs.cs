@@ -31,6 +31,7 @@ public sealed class CrashFailoverSpecs(ITestOutputHelper output)
         var victim = cluster.Nodes[victimIndex];
         var orphans = await cluster.EntitiesHostedByAsync(victim, acked);
         Assert.NotEmpty(orphans);
+        await cluster.ShardsOnRecordAsync(victim);
 
         var clock = Stopwatch.StartNew();
         victim.Kill();

@@ -11,17 +11,19 @@ public sealed class LeaveAndJoinSpecs(ITestOutputHelper output)
     public async Task Should_hand_off_a_leaving_nodes_shards_under_load_and_exit_0_with_nothing_lost()
     {
         await using var cluster = await LocalCluster.StartAsync(3);
+        var leaving = cluster.Nodes[2];
+        // Shards are placed as entities are first used (or pre-allocated after 10 s of stable
+        // membership); the leaving node's must be on record before it leaves.
+        var warmup = await cluster.ClientAsync("load", "--events", "600", "--entities", "300");
+        Assert.True(warmup.ExitCode == 0, warmup.ToString());
+        await cluster.ShardsOnRecordAsync(leaving);
+
         var acked = Path.Combine(cluster.ScratchPath, "during-leave.jsonl");
         // Paced, so the load is still running when the node leaves (about 10 s of it).
         var load = cluster.ClientAsync("load", "--events", "10000", "--entities", "300", "--concurrency", "64", "--rate", "1000",
             "--acked", acked, "--json");
         await Poll.UntilAsync(() => File.Exists(acked) && File.ReadLines(acked).Count() >= 1000, TimeSpan.FromSeconds(60),
             "1,000 events acknowledged before the leave");
-        var leaving = cluster.Nodes[2];
-        // The shard reporters log placement every few seconds: the leaving node's shards must be
-        // on record before it leaves, or there is no move to report.
-        await Poll.UntilAsync(() => cluster.SurvivorLinesMatching($@"ShardDistribution .*{leaving.Endpoint}=[1-9]").Count > 0,
-            TimeSpan.FromSeconds(30), "the leaving node's shards in a ShardDistribution line");
 
         var clock = Stopwatch.StartNew();
         leaving.Terminate();

@@ -132,6 +132,15 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Log lines of every running node matching <paramref name="pattern"/>.</summary>
     public IReadOnlyList<string> SurvivorLinesMatching(string pattern) => Running.SelectMany(n => n.LinesMatching(pattern)).ToList();
 
+    /// <summary>
+    /// Waits until another running node has logged shards on <paramref name="node"/>. The shard
+    /// reporters log placement every 2 s and report moves between two such lines, so a node that
+    /// crashes or leaves before any line showed its shards leaves no move to report.
+    /// </summary>
+    public Task ShardsOnRecordAsync(NodeProcess node) =>
+        Poll.UntilAsync(() => Running.Where(n => n != node).Any(n => n.LinesMatching($@"ShardDistribution .*{node.Endpoint}=[1-9]").Count > 0),
+            TimeSpan.FromSeconds(60), $"another node to log shards on {node.Endpoint}");
+
     /// <summary>Runs the client against this cluster's seeds.</summary>
     public Task<ClientRun> ClientAsync(params string[] arguments) =>
         ClientRun.RunAsync(arguments.Concat(["--seeds", SeedList]).Concat(SecurityArguments));
