@@ -73,13 +73,16 @@ public static class LoadCommand
                     return;
                 if (rate > 0 && TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed is { Ticks: > 0 } early)
                     await Task.Delay(early);
-                var command = new SubmitEvent($"{prefix}{i % entities}", $"{runId}-{i}", type, $"{{\"seq\":{i}}}");
+                var entityId = $"{prefix}{i % entities}";
+                var eventId = $"{runId}-{i}";
                 var started = Stopwatch.GetTimestamp();
+                SubmitEvent? command = null;
                 object? reply;
                 if (echo)
-                    reply = await EchoAsync(connection, new EchoRequest(command.EntityId, command.EventId), perEvent);
+                    reply = await EchoAsync(connection, new EchoRequest(entityId, eventId), perEvent);
                 else
                 {
+                    command = new SubmitEvent(entityId, eventId, type, $"{{\"seq\":{i}}}");
                     records?.Sent(command);
                     reply = await SendCommand.SubmitWithRetriesAsync(connection, command, perEvent, SendCommand.AttemptTimeout,
                         () => Interlocked.Increment(ref retries), directFirst: true);
@@ -94,7 +97,7 @@ public static class LoadCommand
                     case EventAccepted accepted:
                         if (accepted.Duplicate)
                             Interlocked.Increment(ref duplicates);
-                        records?.Acked(command);
+                        records?.Acked(command!);
                         Interlocked.Increment(ref acked);
                         break;
                     case EventRejected rejected:
@@ -103,7 +106,7 @@ public static class LoadCommand
                         latencies[i] = double.NaN;
                         break;
                     default:
-                        Interlocked.CompareExchange(ref firstError, $"event {command.EventId} got no answer within {perEvent.TotalSeconds:0}s; stopped sending", null);
+                        Interlocked.CompareExchange(ref firstError, $"event {eventId} got no answer within {perEvent.TotalSeconds:0}s; stopped sending", null);
                         Interlocked.Increment(ref unanswered);
                         latencies[i] = double.NaN;
                         await giveUp.CancelAsync();

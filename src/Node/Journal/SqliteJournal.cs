@@ -16,8 +16,8 @@ namespace EventCluster.Node.Journal;
 /// answered and the queue becomes the next transaction. Under load a transaction carries
 /// hundreds of events; alone, an event is written at once. An entity is answered only after the
 /// commit that holds its event, so acknowledgement still means durable.</para>
-/// <para>A failed transaction is retried write by write, so one refused write (a version another
-/// writer already holds) fails only its own entity.</para>
+/// <para>A transaction that fails on a version another writer already holds is retried write by
+/// write, so that refused write fails only its own entity.</para>
 /// <para>A replay of an entity with a write in flight waits for that write, so a restarted entity
 /// never reads a highest version that is about to change.</para>
 /// </remarks>
@@ -160,13 +160,13 @@ public sealed class SqliteJournal : ActorBase
     {
         var error = WriteRows(batch.SelectMany(pending => pending.Accepted).ToList());
         if (error is null)
-            return new BatchDone(batch, null);
+            return new BatchDone(batch, null, null);
         // A version another writer already holds fails the transaction: write each entity's
         // events on their own so that only that write fails. Any other error (the file lock not
         // released within the busy timeout, an I/O error) would fail each of them alike.
         if (batch.Count > 1 && error is SqliteException { SqliteErrorCode: SqliteConstraintError })
-            return new BatchDone(batch, error, batch.Select(pending => WriteRows(pending.Accepted.ToList())).ToList());
-        return new BatchDone(batch, error, batch.Select(_ => (Exception?)error).ToList());
+            return new BatchDone(batch, batch.Select(pending => WriteRows(pending.Accepted.ToList())).ToList(), RetriedAfter: error);
+        return new BatchDone(batch, batch.Select(_ => (Exception?)error).ToList(), null);
     }
 
     /// <summary>Writes the rows in one transaction; the error, or null. A failed connection is replaced by the next write.</summary>
@@ -194,8 +194,9 @@ public sealed class SqliteJournal : ActorBase
 
     private void Complete(BatchDone done)
     {
-        if (done.Error is not null)
-            _log.Warning(done.Error, "Journal transaction of {0} writes failed; wrote them one by one", done.Batch.Count);
+        if (done.RetriedAfter is not null)
+            _log.Warning(done.RetriedAfter, "Journal transaction of {0} writes hit a version already written; wrote them one by one",
+                done.Batch.Count);
         for (var i = 0; i < done.Batch.Count; i++)
         {
             var pending = done.Batch[i];
@@ -271,10 +272,8 @@ public sealed class SqliteJournal : ActorBase
                 var to = Math.Min(replay.ToSequenceNr, highest);
                 if (highest > 0 && replay.FromSequenceNr <= to)
                 {
-                    foreach (var (row, deleted, created) in store.Read(replay.PersistenceId, replay.FromSequenceNr, to, replay.Max))
+                    foreach (var (row, created) in store.Read(replay.PersistenceId, replay.FromSequenceNr, to, replay.Max))
                     {
-                        if (deleted)
-                            continue;
                         var payload = serialization.Deserialize(row.Message, row.SerializerId, row.Manifest);
                         var persistent = new Persistent(payload, row.SequenceNr, row.PersistenceId, string.Empty, false,
                             ActorRefs.NoSender, row.WriterUuid, created);
@@ -301,11 +300,12 @@ public sealed class SqliteJournal : ActorBase
 
         public IEnumerable<IReadOnlyList<JournalRow>> Accepted => Rows.Where((_, i) => Rejections[i] is null);
 
-        public int EventCount => Rows.Sum(row => row.Count);
+        public int EventCount { get; } = rows.Sum(row => row.Count);
 
         public IReadOnlyCollection<string> PersistenceIds { get; } =
             write.Messages.OfType<AtomicWrite>().Select(atomic => atomic.PersistenceId).Distinct().ToList();
     }
 
-    private sealed record BatchDone(List<Pending> Batch, Exception? Error, List<Exception?>? Failures = null);
+    /// <summary>A finished transaction: per pending write its failure (all null: committed), and the error that made it retry write by write.</summary>
+    private sealed record BatchDone(List<Pending> Batch, List<Exception?>? Failures, Exception? RetriedAfter);
 }

@@ -128,11 +128,14 @@ public sealed class SqliteJournalStore : IDisposable
         }
     }
 
-    /// <summary>The rows of <paramref name="persistenceId"/> from <paramref name="from"/> to <paramref name="to"/>, at most <paramref name="max"/>.</summary>
-    public List<(JournalRow Row, bool Deleted, long Created)> Read(string persistenceId, long from, long to, long max)
+    /// <summary>
+    /// The rows of <paramref name="persistenceId"/> not marked deleted, from <paramref name="from"/>
+    /// to <paramref name="to"/>, at most <paramref name="max"/>, each with its creation ticks.
+    /// </summary>
+    public List<(JournalRow Row, long Created)> Read(string persistenceId, long from, long to, long max)
     {
         var replay = _replay ??= Prepare("""
-            SELECT sequence_number, message, identifier, manifest, writer_uuid, deleted, created FROM journal
+            SELECT sequence_number, message, identifier, manifest, writer_uuid, created FROM journal
             WHERE persistence_id = $p AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
             ORDER BY sequence_number LIMIT $max
             """, "$p", "$from", "$to", "$max");
@@ -140,14 +143,14 @@ public sealed class SqliteJournalStore : IDisposable
         replay.Parameters[1].Value = from;
         replay.Parameters[2].Value = to;
         replay.Parameters[3].Value = max;
-        var rows = new List<(JournalRow, bool, long)>();
+        var rows = new List<(JournalRow, long)>();
         using var reader = replay.ExecuteReader();
         while (reader.Read())
         {
             var row = new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
                 reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
                 reader.IsDBNull(4) ? "" : reader.GetString(4));
-            rows.Add((row, reader.GetBoolean(5), reader.GetInt64(6)));
+            rows.Add((row, reader.GetInt64(5)));
         }
 
         return rows;
