@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Akka.Actor;
+using HdrHistogram;
 using EventCluster.Client.Cli;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Commands;
@@ -42,7 +43,8 @@ public static class LoadCommand
         await using var records = args.Value("--acked") is { } ackedPath ? RecordFiles.Create(ackedPath) : null;
         await using var connection = ClusterConnection.Connect(seeds);
 
-        var latencies = new double[events];
+        // Microseconds up to an hour at 3 significant digits: a few hundred KiB however many events.
+        var latencies = new LongConcurrentHistogram(1, TimeSpan.FromHours(1).Ticks / 10, 3);
         long next = -1, acked = 0, errors = 0, unanswered = 0, retries = 0, duplicates = 0;
         var firstError = (string?)null;
         // An event that got no answer for its whole timeout means the cluster cannot take events:
@@ -63,6 +65,7 @@ public static class LoadCommand
         using var stopPlacement = new CancellationTokenSource();
         var placement = KeepPlacementFreshAsync(connection, stopPlacement.Token);
         var clock = Stopwatch.StartNew();
+        var clockStarted = Stopwatch.GetTimestamp();
 
         async Task Worker()
         {
@@ -71,11 +74,20 @@ public static class LoadCommand
                 var i = Interlocked.Increment(ref next);
                 if (i >= events || giveUp.IsCancellationRequested)
                     return;
-                if (rate > 0 && TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed is { Ticks: > 0 } early)
-                    await Task.Delay(early);
                 var entityId = $"{prefix}{i % entities}";
                 var eventId = $"{runId}-{i}";
                 var started = Stopwatch.GetTimestamp();
+                if (rate > 0)
+                {
+                    // At a fixed rate, latency counts from the moment the event was due, not from
+                    // when a worker got round to it: a stall shows in every event it held back
+                    // (no coordinated omission).
+                    var due = TimeSpan.FromSeconds((double)i / rate);
+                    if (due - clock.Elapsed is { Ticks: > 0 } early)
+                        await Task.Delay(early);
+                    started = clockStarted + (long)(due.TotalSeconds * Stopwatch.Frequency);
+                }
+
                 SubmitEvent? command = null;
                 object? reply;
                 if (echo)
@@ -85,30 +97,35 @@ public static class LoadCommand
                     command = new SubmitEvent(entityId, eventId, type, $"{{\"seq\":{i}}}");
                     records?.Sent(command);
                     reply = await SendCommand.SubmitWithRetriesAsync(connection, command, perEvent, SendCommand.AttemptTimeout,
-                        () => Interlocked.Increment(ref retries), directFirst: true);
+                        () => Interlocked.Increment(ref retries), directFirst: true, retryNotStored: true);
                 }
 
-                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                var latency = Stopwatch.GetElapsedTime(started);
                 switch (reply)
                 {
                     case EchoReply:
                         Interlocked.Increment(ref acked);
+                        latencies.RecordValue(Math.Max(1, latency.Ticks / 10));
                         break;
                     case EventAccepted accepted:
                         if (accepted.Duplicate)
                             Interlocked.Increment(ref duplicates);
                         records?.Acked(command!);
                         Interlocked.Increment(ref acked);
+                        latencies.RecordValue(Math.Max(1, latency.Ticks / 10));
                         break;
                     case EventRejected rejected:
                         Interlocked.CompareExchange(ref firstError, $"rejected: {rejected.Reason}", null);
                         Interlocked.Increment(ref errors);
-                        latencies[i] = double.NaN;
+                        break;
+                    case EventNotStored notStored:
+                        Interlocked.CompareExchange(ref firstError, $"not stored: {notStored.Reason}", null);
+                        Interlocked.Increment(ref unanswered);
+                        await giveUp.CancelAsync();
                         break;
                     default:
                         Interlocked.CompareExchange(ref firstError, $"event {eventId} got no answer within {perEvent.TotalSeconds:0}s; stopped sending", null);
                         Interlocked.Increment(ref unanswered);
-                        latencies[i] = double.NaN;
                         await giveUp.CancelAsync();
                         break;
                 }
@@ -124,8 +141,8 @@ public static class LoadCommand
         await placement;
 
         var seconds = clock.Elapsed.TotalSeconds;
-        var sorted = latencies.Where(l => !double.IsNaN(l)).Order().ToArray();
-        double Percentile(double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+        double Percentile(double p) => latencies.TotalCount == 0 ? 0 : latencies.GetValueAtPercentile(p * 100) / 1000.0;
+        var maxMs = latencies.TotalCount == 0 ? 0 : latencies.GetMaxValue() / 1000.0;
         var summary = new JsonObject
         {
             ["mode"] = echo ? "echo" : "events",
@@ -141,7 +158,7 @@ public static class LoadCommand
                 ["p50"] = Math.Round(Percentile(0.50), 2),
                 ["p95"] = Math.Round(Percentile(0.95), 2),
                 ["p99"] = Math.Round(Percentile(0.99), 2),
-                ["max"] = Math.Round(sorted.LastOrDefault(), 2),
+                ["max"] = Math.Round(maxMs, 2),
             },
             ["errors"] = errors + unanswered,
             ["unanswered"] = unanswered,
@@ -156,7 +173,7 @@ public static class LoadCommand
                 {(echo ? "echoes:  " : "events:  ")}    {acked:N0} {(echo ? "answered" : "acknowledged")} of {events:N0} over {entities:N0} entities (prefix {prefix}), concurrency {concurrency}
                 time:        {seconds:0.00} s
                 throughput:  {acked / seconds:N0} {(echo ? "echoes" : "events")}/s
-                latency ms:  p50 {Percentile(0.50):0.0}  p95 {Percentile(0.95):0.0}  p99 {Percentile(0.99):0.0}  max {sorted.LastOrDefault():0.0}
+                latency ms:  p50 {Percentile(0.50):0.0}  p95 {Percentile(0.95):0.0}  p99 {Percentile(0.99):0.0}  max {maxMs:0.0}
                 errors:      {errors + unanswered} ({unanswered} unanswered)   retries: {retries}   duplicates acknowledged: {duplicates}
                 """);
         if (firstError is not null)

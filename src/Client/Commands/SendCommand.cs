@@ -47,7 +47,8 @@ public static class SendCommand
                 return ExitCodes.Success;
             case EventAccepted accepted:
                 Console.Out.WriteLine($"{(accepted.Duplicate ? "duplicate" : "accepted")} entity={accepted.EntityId} " +
-                                      $"event={accepted.EventId} version={accepted.Version} node={accepted.Node} duplicate={accepted.Duplicate.ToString().ToLowerInvariant()}");
+                                      $"event={accepted.EventId} version={accepted.Version} position={accepted.Position?.ToString() ?? "unknown"} node={accepted.Node} " +
+                                      $"duplicate={accepted.Duplicate.ToString().ToLowerInvariant()}");
                 return ExitCodes.Success;
             case EventRejected rejected:
                 if (json)
@@ -58,30 +59,53 @@ public static class SendCommand
                     });
                 Output.Error($"rejected: {rejected.Reason}");
                 return ExitCodes.Rejected;
+            case EventNotStored notStored:
+                if (json)
+                    Output.WriteJson(new JsonObject
+                    {
+                        ["entityId"] = notStored.EntityId, ["eventId"] = notStored.EventId, ["stored"] = false,
+                        ["reason"] = notStored.Reason,
+                    });
+                Output.Error($"not stored: {notStored.Reason}; nothing changed, send it again with --id {command.EventId} once the journal is back");
+                return ExitCodes.Unreachable;
             default:
                 throw ConnectionErrors.NoAnswer(seeds, total, $"event {command.EventId}");
         }
     }
 
+    /// <summary>Pause before an event the journal could not store is sent again (with <c>retryNotStored</c>).</summary>
+    public static readonly TimeSpan NotStoredBackoff = TimeSpan.FromMilliseconds(500);
+
     /// <summary>
     /// Sends the event until it is accepted or rejected, resending the same event id after every
     /// attempt that got no answer; null when <paramref name="total"/> ran out first. With
-    /// <paramref name="directFirst"/> the first attempt goes straight to the node hosting the
-    /// entity's shard; retries always go through the seed contact.
+    /// <paramref name="retryNotStored"/> an event the journal could not store is sent again too
+    /// (after <see cref="NotStoredBackoff"/>), and the last such answer is returned when time runs
+    /// out. With <paramref name="directFirst"/> the first attempt goes straight to the node
+    /// hosting the entity's shard; retries always go through the seed contact.
     /// </summary>
     public static async Task<object?> SubmitWithRetriesAsync(ClusterConnection connection, SubmitEvent command, TimeSpan total,
-        TimeSpan attemptTimeout, Action? onRetry, bool directFirst = false)
+        TimeSpan attemptTimeout, Action? onRetry, bool directFirst = false, bool retryNotStored = false)
     {
         var deadline = DateTime.UtcNow + total;
+        object? lastNotStored = null;
         for (var attempt = 0; ; attempt++)
         {
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
-                return null;
+                return lastNotStored;
             try
             {
-                return await connection.SubmitAsync(command, left < attemptTimeout ? left : attemptTimeout,
+                var reply = await connection.SubmitAsync(command, left < attemptTimeout ? left : attemptTimeout,
                     direct: directFirst && attempt == 0);
+                if (reply is not EventNotStored || !retryNotStored)
+                    return reply;
+                lastNotStored = reply;
+                left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                    return reply;
+                onRetry?.Invoke();
+                await Task.Delay(left < NotStoredBackoff ? left : NotStoredBackoff);
             }
             catch (TimeoutException)
             {

@@ -228,6 +228,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             });
             Receive<EventAccepted>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
             Receive<EventRejected>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
+            Receive<EventNotStored>(reply => Complete(RequestKeys.Event(reply.EntityId, reply.EventId), reply));
             Receive<EchoReply>(reply => Complete(RequestKeys.Echo(reply.Key, reply.RequestId), reply));
             Receive<EntityStateResult>(reply => Complete(RequestKeys.State(reply.EntityId), reply));
             Receive<EntityJournalResult>(reply => Complete(RequestKeys.Journal(reply.EntityId), reply));

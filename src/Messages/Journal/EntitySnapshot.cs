@@ -12,6 +12,7 @@ namespace EventCluster.Messages.Journal;
 /// <param name="LastEventAt">When the last event was applied.</param>
 /// <param name="Data">The merged JSON object.</param>
 /// <param name="RecentEventIds">The most recent event ids, oldest first.</param>
+/// <param name="RecentPositions">The global position of each of <paramref name="RecentEventIds"/> (0 where unknown); null in snapshots of releases before positions.</param>
 public sealed record EntitySnapshot(
     long Version,
     long EventCount,
@@ -20,4 +21,5 @@ public sealed record EntitySnapshot(
     string? LastEventType,
     DateTimeOffset? LastEventAt,
     [property: RawJson] string Data,
-    IReadOnlyList<string> RecentEventIds) : IEventClusterMessage;
+    IReadOnlyList<string> RecentEventIds,
+    IReadOnlyList<long>? RecentPositions = null) : IEventClusterMessage;

@@ -8,5 +8,10 @@ namespace EventCluster.Messages.Replies;
 /// <param name="Version">The entity's version (journal sequence number) after the event.</param>
 /// <param name="Node">Address of the node hosting the entity.</param>
 /// <param name="Duplicate">True when the id had been applied before; nothing changed.</param>
-public sealed record EventAccepted(string EntityId, string EventId, long Version, string Node, bool Duplicate)
+/// <param name="Position">
+/// The event's global position in the journal: increasing in commit order across the cluster.
+/// For a duplicate, the position of the event as first applied; null when the entity no longer
+/// knows it (the id was applied before the current release recorded positions).
+/// </param>
+public sealed record EventAccepted(string EntityId, string EventId, long Version, string Node, bool Duplicate, long? Position = null)
     : IEventClusterMessage;

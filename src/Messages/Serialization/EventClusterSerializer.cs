@@ -32,6 +32,9 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         }
         """;
 
+    /// <summary>The manifest of <see cref="EventApplied"/>, the entity event in the journal.</summary>
+    public const string EventAppliedManifest = "EV";
+
     internal static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         // Payloads are never embedded in HTML; escaping non-ASCII would only inflate them.
@@ -45,6 +48,7 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(NodeLeaving)] = "NL",
         [typeof(EventAccepted)] = "EA",
         [typeof(EventRejected)] = "ER",
+        [typeof(EventNotStored)] = "EN",
         [typeof(QueryRejected)] = "QR",
         [typeof(GetEntityState)] = "GS",
         [typeof(EntityStateResult)] = "RS",
@@ -52,7 +56,7 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(EntityJournalResult)] = "RJ",
         [typeof(GetClusterStatus)] = "GC",
         [typeof(ClusterStatusResult)] = "RC",
-        [typeof(EventApplied)] = "EV",
+        [typeof(EventApplied)] = EventAppliedManifest,
         [typeof(EntitySnapshot)] = "SN",
         [typeof(EchoRequest)] = "XQ",
         [typeof(EchoReply)] = "XR",

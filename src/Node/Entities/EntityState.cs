@@ -46,8 +46,14 @@ public sealed record EntityState(
             : null;
     }
 
-    /// <summary>Folds one event into the state; its journal sequence number becomes the version.</summary>
-    public EntityState Apply(EventApplied evt, long sequenceNr, string? mergedData = null) => this with
+    /// <summary>The global position of an applied event in the window; null when unknown.</summary>
+    public long? PositionOf(string eventId) => Recent.PositionOf(eventId);
+
+    /// <summary>
+    /// Folds one event into the state; its journal sequence number becomes the version and its
+    /// global position (when known) is remembered with its id.
+    /// </summary>
+    public EntityState Apply(EventApplied evt, long sequenceNr, long? position = null, string? mergedData = null) => this with
     {
         Version = sequenceNr,
         EventCount = EventCount + 1,
@@ -56,18 +62,18 @@ public sealed record EntityState(
         LastEventType = evt.Type,
         LastEventAt = evt.At,
         Data = mergedData ?? JsonMergePatch.Apply(Data, evt.Data),
-        Recent = Recent.Add(evt.EventId),
+        Recent = Recent.Add(evt.EventId, position ?? 0),
     };
 
     /// <summary>The snapshot that restores this state, de-duplication window included.</summary>
     public EntitySnapshot ToSnapshot() =>
-        new(Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, Recent.ToList());
+        new(Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, Recent.ToList(), Recent.Positions());
 
     /// <summary>Restores the state saved by <see cref="ToSnapshot"/>.</summary>
     public static EntityState FromSnapshot(string entityId, EntitySnapshot snapshot) =>
         new(entityId, snapshot.Version, snapshot.EventCount, snapshot.CountsByType.ToImmutableDictionary(),
             snapshot.LastEventId, snapshot.LastEventType, snapshot.LastEventAt, snapshot.Data,
-            RecentEventIds.Empty(DeduplicationWindow).AddRange(snapshot.RecentEventIds));
+            RecentEventIds.Empty(DeduplicationWindow).AddRange(snapshot.RecentEventIds, snapshot.RecentPositions));
 
     /// <summary>The state as answered to a query.</summary>
     public EntityStateResult ToResult(string node) =>
@@ -75,7 +81,8 @@ public sealed record EntityState(
 }
 
 /// <summary>
-/// The ids of an entity's latest events, oldest dropped first once the capacity is reached.
+/// The ids of an entity's latest events with their global positions, oldest dropped first once
+/// the capacity is reached.
 /// </summary>
 /// <remarks>
 /// Mutable on purpose: up to 10,000 ids per entity, changed by every event. Immutable sets
@@ -86,7 +93,7 @@ public sealed record EntityState(
 /// </remarks>
 public sealed class RecentEventIds
 {
-    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _ids = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
 
     private RecentEventIds(int capacity) => Capacity = capacity;
@@ -101,12 +108,18 @@ public sealed class RecentEventIds
     public static RecentEventIds Empty(int capacity) => new(capacity);
 
     /// <summary>True when the id is in the window.</summary>
-    public bool Contains(string eventId) => _ids.Contains(eventId);
+    public bool Contains(string eventId) => _ids.ContainsKey(eventId);
 
-    /// <summary>Adds <paramref name="eventId"/> as the newest id (dropping the oldest when full); returns this window.</summary>
-    public RecentEventIds Add(string eventId)
+    /// <summary>The global position of the id; null when it is not in the window or its position is unknown.</summary>
+    public long? PositionOf(string eventId) => _ids.TryGetValue(eventId, out var position) && position > 0 ? position : null;
+
+    /// <summary>
+    /// Adds <paramref name="eventId"/> as the newest id with its position (0: unknown), dropping the
+    /// oldest when full; returns this window.
+    /// </summary>
+    public RecentEventIds Add(string eventId, long position = 0)
     {
-        if (!_ids.Add(eventId))
+        if (!_ids.TryAdd(eventId, position))
             return this;
         _order.Enqueue(eventId);
         if (_order.Count > Capacity)
@@ -114,14 +127,17 @@ public sealed class RecentEventIds
         return this;
     }
 
-    /// <summary>Adds every id in order; returns this window.</summary>
-    public RecentEventIds AddRange(IEnumerable<string> eventIds)
+    /// <summary>Adds every id in order, with its position where <paramref name="positions"/> has one; returns this window.</summary>
+    public RecentEventIds AddRange(IReadOnlyList<string> eventIds, IReadOnlyList<long>? positions = null)
     {
-        foreach (var id in eventIds)
-            Add(id);
+        for (var i = 0; i < eventIds.Count; i++)
+            Add(eventIds[i], positions is not null && i < positions.Count ? positions[i] : 0);
         return this;
     }
 
     /// <summary>The ids, oldest first.</summary>
     public IReadOnlyList<string> ToList() => _order.ToList();
+
+    /// <summary>The positions of <see cref="ToList"/>, in the same order (0: unknown).</summary>
+    public IReadOnlyList<long> Positions() => _order.Select(id => _ids[id]).ToList();
 }

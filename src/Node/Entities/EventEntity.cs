@@ -8,6 +8,7 @@ using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Node.Api;
+using EventCluster.Node.Journal;
 
 namespace EventCluster.Node.Entities;
 
@@ -29,6 +30,7 @@ public sealed class EventEntity : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _node;
     private readonly EntityPassivation _passivation;
+    private readonly JournalPositions _positions = JournalPositions.For(Context.System);
     private EntityState _state;
     private TimeSpan? _idleTimeout;
 
@@ -45,7 +47,7 @@ public sealed class EventEntity : ReceivePersistentActor
             if (offer.Snapshot is EntitySnapshot snapshot)
                 _state = EntityState.FromSnapshot(entityId, snapshot);
         });
-        Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr));
+        Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr, _positions.Take(PersistenceId, LastSequenceNr)));
 
         Command<SubmitEvent>(command =>
         {
@@ -92,6 +94,18 @@ public sealed class EventEntity : ReceivePersistentActor
         base.PostStop();
     }
 
+    /// <summary>
+    /// The journal could not store an event (database down, slow or full): its sender hears why at
+    /// once instead of waiting for a time-out. The entity then stops, as Akka.Persistence requires
+    /// after a failed write; the next event starts it again from the journal.
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        if (@event is EventApplied evt)
+            Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal could not store the event: {cause.GetBaseException().Message}"));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
     /// <summary>The journal's persistence id of an entity.</summary>
     public static string PersistenceIdOf(string entityId) => $"entity-{entityId}";
 
@@ -124,7 +138,8 @@ public sealed class EventEntity : ReceivePersistentActor
     {
         if (_state.HasApplied(command.EventId))
         {
-            Sender.Tell(new EventAccepted(_state.EntityId, command.EventId, _state.Version, _node, Duplicate: true));
+            Sender.Tell(new EventAccepted(_state.EntityId, command.EventId, _state.Version, _node, Duplicate: true,
+                _state.PositionOf(command.EventId)));
             NodeMetrics.EventDuplicate();
             return;
         }
@@ -152,8 +167,9 @@ public sealed class EventEntity : ReceivePersistentActor
         var received = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(evt, persisted =>
         {
-            _state = _state.Apply(persisted, LastSequenceNr, mergedData);
-            Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false));
+            var position = _positions.Take(PersistenceId, LastSequenceNr);
+            _state = _state.Apply(persisted, LastSequenceNr, position, mergedData);
+            Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false, position));
             NodeMetrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
             if (LastSequenceNr % SnapshotEvery == 0)
                 SaveSnapshot(_state.ToSnapshot());

@@ -59,10 +59,12 @@ public static class JournalBootstrap
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(15));
-            await using var connection = new NpgsqlConnection(journal.ConnectionString);
+            // Outside the driver's pool: the node's connections are the journal's own, counted.
+            await using var connection = new NpgsqlConnection(Journal.PostgresJournalStore.Dedicated(journal.ConnectionString));
             await connection.OpenAsync(timeout.Token);
-            await using var command = new NpgsqlCommand("SELECT 1", connection);
-            await command.ExecuteScalarAsync(timeout.Token);
+            // The tables exist before anything reads them (journal queries may come first).
+            await using var command = new NpgsqlCommand(Journal.PostgresJournalStore.Schema, connection);
+            await command.ExecuteNonQueryAsync(timeout.Token);
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException)
         {

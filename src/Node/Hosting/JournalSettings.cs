@@ -56,33 +56,41 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
         throw new NodeOptionsException($"--journal '{value}' must start with sqlite: or postgres:");
     }
 
+    /// <summary>
+    /// Connections a node holds to PostgreSQL for Akka.Persistence.Sql's read side (journal
+    /// queries such as <c>verify</c>); the journal's own are one writer plus its readers.
+    /// </summary>
+    public const int QueryPoolSize = 2;
+
     /// <summary>HOCON that points the journal, snapshot store and read journal at this database.</summary>
     public string ToHocon()
     {
         var connection = Quote(ConnectionString);
+        var (plugin, snapshotPlugin, journalType, snapshotType) = Kind == "sqlite"
+            ? (SqliteJournal.PluginId, SqliteSnapshotStore.PluginId, typeof(SqliteJournal), typeof(SqliteSnapshotStore))
+            : (PostgresJournal.PluginId, PostgresSnapshotStore.PluginId, typeof(PostgresJournal), typeof(PostgresSnapshotStore));
+        // The journal and snapshot store are EventCluster's own (group commit, positions). Their
+        // tables are the ones Akka.Persistence.Sql reads, so its read journal serves journal
+        // queries; it must not add indexes of its own, which would slow every insert.
+        var query = Quote(QueryConnectionString);
         var provider = Quote(ProviderName);
-        // SQLite is written by EventCluster's own group-committing journal and snapshot store; their
-        // tables are the ones Akka.Persistence.Sql reads, so the read side (journal queries,
-        // verify) stays the same.
-        var plugin = Kind == "sqlite" ? SqliteJournal.PluginId : "akka.persistence.journal.sql";
-        var snapshotPlugin = Kind == "sqlite" ? SqliteSnapshotStore.PluginId : "akka.persistence.snapshot-store.sql";
-        var sqlitePlugin = Kind == "sqlite" ? SqliteJournal.Hocon(connection) + SqliteSnapshotStore.Hocon(connection) : "";
-        // On SQLite the Akka.Persistence.Sql journal is only started by its read side; it must
-        // not add its own indexes to the table, which would slow every insert of the real writer.
-        var autoInitialize = Kind == "sqlite" ? "off" : "on";
         return $$"""
-            {{sqlitePlugin}}
+            {{plugin}} {
+              class = "{{journalType.FullName}}, {{journalType.Assembly.GetName().Name}}"
+              connection-string = {{connection}}
+            }
+            {{snapshotPlugin}} {
+              class = "{{snapshotType.FullName}}, {{snapshotType.Assembly.GetName().Name}}"
+              connection-string = {{connection}}
+            }
             akka.persistence {
               journal {
                 plugin = "{{plugin}}"
-                sql { connection-string = {{connection}}, provider-name = {{provider}}, auto-initialize = {{autoInitialize}} }
+                sql { connection-string = {{query}}, provider-name = {{provider}}, auto-initialize = off }
               }
-              snapshot-store {
-                plugin = "{{snapshotPlugin}}"
-                sql { connection-string = {{connection}}, provider-name = {{provider}} }
-              }
+              snapshot-store.plugin = "{{snapshotPlugin}}"
               query.journal.sql {
-                connection-string = {{connection}}
+                connection-string = {{query}}
                 provider-name = {{provider}}
                 write-plugin = "akka.persistence.journal.sql"
               }
@@ -90,13 +98,18 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
             """;
     }
 
+    /// <summary>The connection string of the read side: on PostgreSQL with its pool bounded to <see cref="QueryPoolSize"/>.</summary>
+    public string QueryConnectionString => Kind == "postgres"
+        ? new NpgsqlConnectionStringBuilder(ConnectionString) { MaxPoolSize = QueryPoolSize, MinPoolSize = 0 }.ConnectionString
+        : ConnectionString;
+
     /// <summary>
     /// The linq2db options Akka.Persistence.Sql uses for every connection; SQLite connections get
     /// the multi-process tuning of <see cref="SqliteConnectionTuning"/>.
     /// </summary>
     public DataOptions ToDataOptions()
     {
-        var options = new DataOptions().UseConnectionString(ProviderName, ConnectionString);
+        var options = new DataOptions().UseConnectionString(ProviderName, QueryConnectionString);
         return Kind == "sqlite"
             ? options.UseAfterConnectionOpened(SqliteConnectionTuning.Apply, (connection, _) =>
             {

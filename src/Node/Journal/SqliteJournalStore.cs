@@ -3,22 +3,13 @@ using EventCluster.Node.Hosting;
 
 namespace EventCluster.Node.Journal;
 
-/// <summary>One row of the journal table: an event of one entity, already serialized.</summary>
-/// <param name="PersistenceId">The entity's persistence id.</param>
-/// <param name="SequenceNr">Its version after the event.</param>
-/// <param name="Message">The serialized event.</param>
-/// <param name="SerializerId">The serializer that wrote <paramref name="Message"/>.</param>
-/// <param name="Manifest">The serializer's manifest of the event.</param>
-/// <param name="WriterUuid">The incarnation of the entity that wrote it.</param>
-public sealed record JournalRow(string PersistenceId, long SequenceNr, byte[] Message, int SerializerId, string Manifest, string WriterUuid);
-
 /// <summary>
 /// The SQL of the embedded journal and snapshot store: the table layout of Akka.Persistence.Sql (so its read journal,
 /// <c>eventcluster verify</c> and existing files keep working), written through one prepared
 /// statement per connection instead of SQL generated for every call.
 /// </summary>
 /// <remarks>Not thread-safe: each connection is used by one caller at a time.</remarks>
-public sealed class SqliteJournalStore : IDisposable
+public sealed class SqliteJournalStore : IJournalStore
 {
     /// <summary>
     /// The table and the one index the journal needs: the unique (persistence_id, sequence_number)
@@ -51,8 +42,8 @@ public sealed class SqliteJournalStore : IDisposable
         );
         """;
 
-    /// <summary>Which snapshots of an entity a call is about (all bounds inclusive; ticks are UTC).</summary>
-    public readonly record struct SnapshotRange(long MinSequenceNr, long MaxSequenceNr, long MinTicks, long MaxTicks);
+    /// <summary>SQLite's result code for a constraint violation (here: a version another writer holds).</summary>
+    private const int ConstraintError = 19;
 
     private readonly SqliteConnection _connection;
     private SqliteCommand? _insert;
@@ -63,7 +54,7 @@ public sealed class SqliteJournalStore : IDisposable
 
     private SqliteJournalStore(SqliteConnection connection) => _connection = connection;
 
-    /// <summary>Opens a connection with the multi-process tuning and makes sure the table exists.</summary>
+    /// <summary>Opens a connection with the multi-process tuning and makes sure the tables exist.</summary>
     public static SqliteJournalStore Open(string connectionString)
     {
         var connection = new SqliteConnection(connectionString);
@@ -83,35 +74,42 @@ public sealed class SqliteJournalStore : IDisposable
         }
     }
 
-    /// <summary>
-    /// Writes <paramref name="writes"/> in one transaction: all of them or, on any error, none
-    /// (the exception says why).
-    /// </summary>
-    public void WriteAll(IReadOnlyList<IReadOnlyList<JournalRow>> writes)
+    /// <summary>True when <paramref name="error"/> says that a version was already written.</summary>
+    public static bool IsTakenVersion(Exception error) => error is SqliteException { SqliteErrorCode: ConstraintError };
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The transaction holds the file's single write lock from its first statement, so the
+    /// AUTOINCREMENT <c>ordering</c> it assigns is in commit order: a reader that has seen
+    /// position P never later finds a new row at or below P.
+    /// </remarks>
+    public long[] WriteAll(IReadOnlyList<JournalRow> rows)
     {
+        var positions = new long[rows.Count];
+        if (rows.Count == 0)
+            return positions;
         // IMMEDIATE takes the file's write lock up front: a deferred transaction that later needs
         // it while another process holds it can only fail, not wait.
         Execute("BEGIN IMMEDIATE;");
         try
         {
             var insert = _insert ??= PrepareInsert();
-            var created = DateTime.UtcNow.Ticks;
-            foreach (var write in writes)
+            for (var i = 0; i < rows.Count; i++)
             {
-                foreach (var row in write)
-                {
-                    insert.Parameters[0].Value = created;
-                    insert.Parameters[1].Value = row.PersistenceId;
-                    insert.Parameters[2].Value = row.SequenceNr;
-                    insert.Parameters[3].Value = row.Message;
-                    insert.Parameters[4].Value = row.Manifest;
-                    insert.Parameters[5].Value = row.SerializerId;
-                    insert.Parameters[6].Value = row.WriterUuid;
-                    insert.ExecuteNonQuery();
-                }
+                var row = rows[i];
+                insert.Parameters[0].Value = row.CreatedTicks;
+                insert.Parameters[1].Value = row.PersistenceId;
+                insert.Parameters[2].Value = row.SequenceNr;
+                insert.Parameters[3].Value = row.Message;
+                insert.Parameters[4].Value = row.Manifest;
+                insert.Parameters[5].Value = row.SerializerId;
+                insert.Parameters[6].Value = row.WriterUuid;
+                insert.Parameters[7].Value = (object?)row.Tags ?? DBNull.Value;
+                positions[i] = (long)insert.ExecuteScalar()!;
             }
 
             Execute("COMMIT;");
+            return positions;
         }
         catch
         {
@@ -128,14 +126,11 @@ public sealed class SqliteJournalStore : IDisposable
         }
     }
 
-    /// <summary>
-    /// The rows of <paramref name="persistenceId"/> not marked deleted, from <paramref name="from"/>
-    /// to <paramref name="to"/>, at most <paramref name="max"/>, each with its creation ticks.
-    /// </summary>
-    public List<(JournalRow Row, long Created)> Read(string persistenceId, long from, long to, long max)
+    /// <inheritdoc />
+    public List<StoredEvent> Read(string persistenceId, long from, long to, int max)
     {
         var replay = _replay ??= Prepare("""
-            SELECT sequence_number, message, identifier, manifest, writer_uuid, created FROM journal
+            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering FROM journal
             WHERE persistence_id = $p AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
             ORDER BY sequence_number LIMIT $max
             """, "$p", "$from", "$to", "$max");
@@ -143,20 +138,20 @@ public sealed class SqliteJournalStore : IDisposable
         replay.Parameters[1].Value = from;
         replay.Parameters[2].Value = to;
         replay.Parameters[3].Value = max;
-        var rows = new List<(JournalRow, long)>();
+        var rows = new List<StoredEvent>();
         using var reader = replay.ExecuteReader();
         while (reader.Read())
         {
             var row = new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
                 reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
-                reader.IsDBNull(4) ? "" : reader.GetString(4));
-            rows.Add((row, reader.GetInt64(5)));
+                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5));
+            rows.Add(new StoredEvent(row, reader.GetInt64(7)));
         }
 
         return rows;
     }
 
-    /// <summary>The highest version ever written for <paramref name="persistenceId"/>, 0 for none (deleted rows count).</summary>
+    /// <inheritdoc />
     public long HighestSequenceNr(string persistenceId)
     {
         var highest = _highest ??= Prepare("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $p", "$p");
@@ -164,7 +159,7 @@ public sealed class SqliteJournalStore : IDisposable
         return highest.ExecuteScalar() is long value ? value : 0;
     }
 
-    /// <summary>Marks the rows up to <paramref name="toSequenceNr"/> deleted; replays skip them, the highest version stays.</summary>
+    /// <inheritdoc />
     public void MarkDeleted(string persistenceId, long toSequenceNr)
     {
         using var command = _connection.CreateCommand();
@@ -174,8 +169,8 @@ public sealed class SqliteJournalStore : IDisposable
         command.ExecuteNonQuery();
     }
 
-    /// <summary>The newest snapshot of <paramref name="persistenceId"/> in <paramref name="range"/>, or null.</summary>
-    public (long SequenceNr, long CreatedTicks, byte[] Data, int SerializerId, string Manifest)? LoadSnapshot(string persistenceId, SnapshotRange range)
+    /// <inheritdoc />
+    public StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range)
     {
         var load = _loadSnapshot ??= Prepare("""
             SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot
@@ -188,27 +183,27 @@ public sealed class SqliteJournalStore : IDisposable
             return null;
         if (reader.IsDBNull(2))
             return null;
-        return (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
+        return new StoredSnapshot(reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
             reader.IsDBNull(4) ? "" : reader.GetString(4));
     }
 
-    /// <summary>Stores a snapshot, replacing one of the same entity and version.</summary>
-    public void SaveSnapshot(string persistenceId, long sequenceNr, long createdTicks, byte[] data, int serializerId, string manifest)
+    /// <inheritdoc />
+    public void SaveSnapshot(string persistenceId, StoredSnapshot snapshot)
     {
         var save = _saveSnapshot ??= Prepare("""
             INSERT OR REPLACE INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
             VALUES ($p, $seq, $created, $data, $manifest, $serializer)
             """, "$p", "$seq", "$created", "$data", "$manifest", "$serializer");
         save.Parameters[0].Value = persistenceId;
-        save.Parameters[1].Value = sequenceNr;
-        save.Parameters[2].Value = createdTicks;
-        save.Parameters[3].Value = data;
-        save.Parameters[4].Value = manifest;
-        save.Parameters[5].Value = serializerId;
+        save.Parameters[1].Value = snapshot.SequenceNr;
+        save.Parameters[2].Value = snapshot.CreatedTicks;
+        save.Parameters[3].Value = snapshot.Data;
+        save.Parameters[4].Value = snapshot.Manifest;
+        save.Parameters[5].Value = snapshot.SerializerId;
         save.ExecuteNonQuery();
     }
 
-    /// <summary>Deletes the snapshots of <paramref name="persistenceId"/> in <paramref name="range"/>.</summary>
+    /// <inheritdoc />
     public void DeleteSnapshots(string persistenceId, SnapshotRange range)
     {
         using var delete = _connection.CreateCommand();
@@ -222,7 +217,7 @@ public sealed class SqliteJournalStore : IDisposable
         delete.ExecuteNonQuery();
     }
 
-    /// <summary>Closes a connection that failed so that it is not handed out again by the driver's pool.</summary>
+    /// <inheritdoc />
     public void Discard()
     {
         SqliteConnection.ClearPool(_connection);
@@ -242,8 +237,8 @@ public sealed class SqliteJournalStore : IDisposable
 
     private SqliteCommand PrepareInsert() => Prepare("""
         INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
-        VALUES ($created, 0, $p, $seq, $message, NULL, $manifest, $identifier, $writer)
-        """, "$created", "$p", "$seq", "$message", "$manifest", "$identifier", "$writer");
+        VALUES ($created, 0, $p, $seq, $message, $tags, $manifest, $identifier, $writer) RETURNING ordering
+        """, "$created", "$p", "$seq", "$message", "$manifest", "$identifier", "$writer", "$tags");
 
     private SqliteCommand Prepare(string sql, params string[] parameters)
     {

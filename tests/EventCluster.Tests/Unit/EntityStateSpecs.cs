@@ -80,7 +80,7 @@ public sealed class EntityStateSpecs
             var evt = Event($"e{i}", "t", $$"""{"k{{i}}":"{{big}}"}""");
             problem = state.CheckApplicable(evt, out var merged);
             if (problem is null)
-                state = state.Apply(evt, i, merged);
+                state = state.Apply(evt, i, mergedData: merged);
         }
 
         Assert.NotNull(problem);

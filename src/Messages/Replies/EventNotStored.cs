@@ -1,0 +1,10 @@
+namespace EventCluster.Messages.Replies;
+
+/// <summary>
+/// The journal could not store the event (the database is down, slow or full); nothing changed.
+/// Sending the same event id again once the journal is back is safe.
+/// </summary>
+/// <param name="EntityId">The entity id as submitted.</param>
+/// <param name="EventId">The event id as submitted.</param>
+/// <param name="Reason">What the journal reported.</param>
+public sealed record EventNotStored(string EntityId, string EventId, string Reason) : IEventClusterMessage;

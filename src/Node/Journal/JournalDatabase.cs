@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Npgsql;
+
+namespace EventCluster.Node.Journal;
+
+/// <summary>
+/// The journal database of one actor system: its writer thread and its reader threads, shared by
+/// the journal and the snapshot store, so that a node holds a fixed number of connections:
+/// one writer plus <c>readers</c>.
+/// </summary>
+public sealed class JournalDatabase : IDisposable
+{
+    private readonly Func<IJournalStore> _open;
+    private readonly Lazy<JournalWriter> _writer;
+    private readonly Lazy<JournalReaders> _readers;
+    private readonly object _schemaLock = new();
+    private bool _schemaReady;
+
+    private JournalDatabase(string kind, string connectionString, Config config, ILoggingAdapter log)
+    {
+        Kind = kind;
+        Func<Exception, bool> isTakenVersion;
+        switch (kind)
+        {
+            case "sqlite":
+                _open = () => SqliteJournalStore.Open(connectionString);
+                isTakenVersion = SqliteJournalStore.IsTakenVersion;
+                break;
+            case "postgres":
+                var dedicated = PostgresJournalStore.Dedicated(connectionString);
+                _open = () =>
+                {
+                    var store = PostgresJournalStore.Open(dedicated);
+                    EnsurePostgresSchema(dedicated);
+                    return store;
+                };
+                isTakenVersion = PostgresJournalStore.IsTakenVersion;
+                break;
+            default:
+                throw new ConfigurationException($"unknown journal database '{kind}'");
+        }
+
+        var maxBatchSize = config.GetInt("max-batch-size", 1000);
+        var readers = config.GetInt("readers", 4);
+        _writer = new Lazy<JournalWriter>(() => new JournalWriter($"journal-writer-{kind}", _open, isTakenVersion, maxBatchSize,
+            (error, writes) => log.Warning("Journal transaction of {0} writes hit a version already written ({1}); wrote them one by one",
+                writes, error.Message)));
+        _readers = new Lazy<JournalReaders>(() => new JournalReaders($"journal-reader-{kind}", readers, _open));
+    }
+
+    /// <summary>sqlite or postgres.</summary>
+    public string Kind { get; }
+
+    /// <summary>The node's one writer.</summary>
+    public JournalWriter Writer => _writer.Value;
+
+    /// <summary>The node's reader threads.</summary>
+    public JournalReaders Readers => _readers.Value;
+
+    /// <summary>
+    /// The database of <paramref name="system"/> for a plugin's configuration (its
+    /// <c>connection-string</c>, <c>max-batch-size</c> and <c>readers</c>): one per database and
+    /// actor system, closed when the system terminates.
+    /// </summary>
+    public static JournalDatabase Of(ActorSystem system, string kind, Config config)
+    {
+        var connectionString = config.GetString("connection-string");
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new ConfigurationException($"the {kind} journal needs a connection-string");
+        return system.WithExtension<Registry, RegistryProvider>().Get(kind, connectionString,
+            () => new JournalDatabase(kind, connectionString, config, system.Log));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_writer.IsValueCreated)
+            _writer.Value.Dispose();
+        if (_readers.IsValueCreated)
+            _readers.Value.Dispose();
+    }
+
+    private void EnsurePostgresSchema(string connectionString)
+    {
+        if (Volatile.Read(ref _schemaReady))
+            return;
+        lock (_schemaLock)
+        {
+            if (_schemaReady)
+                return;
+            using var connection = new NpgsqlConnection(connectionString);
+            connection.Open();
+            PostgresJournalStore.CreateSchema(connection);
+            Volatile.Write(ref _schemaReady, true);
+        }
+    }
+
+    /// <summary>The databases of one actor system.</summary>
+    private sealed class Registry : IExtension
+    {
+        private readonly ConcurrentDictionary<(string, string), Lazy<JournalDatabase>> _databases = new();
+
+        public Registry(ActorSystem system) =>
+            system.RegisterOnTermination(() =>
+            {
+                foreach (var database in _databases.Values.Where(database => database.IsValueCreated))
+                    database.Value.Dispose();
+            });
+
+        public JournalDatabase Get(string kind, string connectionString, Func<JournalDatabase> create) =>
+            _databases.GetOrAdd((kind, connectionString), _ => new Lazy<JournalDatabase>(create)).Value;
+    }
+
+    private sealed class RegistryProvider : ExtensionIdProvider<Registry>
+    {
+        public override Registry CreateExtension(ExtendedActorSystem system) => new(system);
+    }
+}

@@ -1,0 +1,61 @@
+namespace EventCluster.Node.Journal;
+
+/// <summary>One row of the journal table: an event of one entity, already serialized.</summary>
+/// <param name="PersistenceId">The entity's persistence id.</param>
+/// <param name="SequenceNr">Its version after the event.</param>
+/// <param name="Message">The serialized event.</param>
+/// <param name="SerializerId">The serializer that wrote <paramref name="Message"/>.</param>
+/// <param name="Manifest">The serializer's manifest of the event.</param>
+/// <param name="WriterUuid">The incarnation of the entity that wrote it.</param>
+/// <param name="Tags">Tags in Akka.Persistence.Sql's CSV form (<c>;a;b;</c>), or null.</param>
+/// <param name="CreatedTicks">When it was written, UTC ticks.</param>
+public sealed record JournalRow(
+    string PersistenceId, long SequenceNr, byte[] Message, int SerializerId, string Manifest, string WriterUuid, string? Tags, long CreatedTicks);
+
+/// <summary>A journal row as read back, with its global position.</summary>
+/// <param name="Row">The row.</param>
+/// <param name="Position">The row's global position (the <c>ordering</c> column).</param>
+public sealed record StoredEvent(JournalRow Row, long Position);
+
+/// <summary>A snapshot as stored.</summary>
+public sealed record StoredSnapshot(long SequenceNr, long CreatedTicks, byte[] Data, int SerializerId, string Manifest);
+
+/// <summary>Which snapshots of an entity a call is about (all bounds inclusive; ticks are UTC).</summary>
+public readonly record struct SnapshotRange(long MinSequenceNr, long MaxSequenceNr, long MinTicks, long MaxTicks);
+
+/// <summary>
+/// One connection to the journal database and the SQL the journal and snapshot store run on it.
+/// Both databases keep Akka.Persistence.Sql's table layout, so its read journal and databases
+/// written by earlier releases keep working.
+/// </summary>
+/// <remarks>Not thread-safe: each connection is used by one thread at a time.</remarks>
+public interface IJournalStore : IDisposable
+{
+    /// <summary>
+    /// Writes <paramref name="rows"/> in one transaction: all of them or, on any error, none (the
+    /// exception says why). Returns each row's global position, in the order of the rows;
+    /// positions increase in commit order across every writer of the database.
+    /// </summary>
+    long[] WriteAll(IReadOnlyList<JournalRow> rows);
+
+    /// <summary>Rows of an entity not marked deleted, versions <paramref name="from"/> to <paramref name="to"/>, at most <paramref name="max"/>.</summary>
+    List<StoredEvent> Read(string persistenceId, long from, long to, int max);
+
+    /// <summary>The highest version ever written for the entity, 0 for none (deleted rows count).</summary>
+    long HighestSequenceNr(string persistenceId);
+
+    /// <summary>Marks the rows up to <paramref name="toSequenceNr"/> deleted; replays skip them, the highest version stays.</summary>
+    void MarkDeleted(string persistenceId, long toSequenceNr);
+
+    /// <summary>The newest snapshot of the entity in <paramref name="range"/>, or null.</summary>
+    StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range);
+
+    /// <summary>Stores a snapshot, replacing one of the same entity and version.</summary>
+    void SaveSnapshot(string persistenceId, StoredSnapshot snapshot);
+
+    /// <summary>Deletes the entity's snapshots in <paramref name="range"/>.</summary>
+    void DeleteSnapshots(string persistenceId, SnapshotRange range);
+
+    /// <summary>Closes a connection that failed, so that it is never used again.</summary>
+    void Discard();
+}

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+
+namespace EventCluster.Node.Journal;
+
+/// <summary>
+/// The one writer of a node: group-commits the writes of all its entities, one transaction at a
+/// time, on a thread of its own (never on the thread pool that remoting and the failure detector
+/// use, so a stalled database cannot get a healthy node downed).
+/// </summary>
+/// <remarks>
+/// <para>While a transaction runs, new writes queue up; when it commits, every write in it
+/// completes and the queue becomes the next transaction. Under load a transaction carries
+/// hundreds of events; alone, an event is written at once. A write completes only after the
+/// commit that holds it, so acknowledgement still means durable.</para>
+/// <para>A transaction that fails on a version already written is retried write by write, so
+/// that only the refused write fails. Any other failure fails every write of the transaction;
+/// the connection is replaced and the next transaction goes on.</para>
+/// </remarks>
+public sealed class JournalWriter : IDisposable
+{
+    private readonly BlockingCollection<Pending> _queue = new();
+    private readonly Func<IJournalStore> _open;
+    private readonly Func<Exception, bool> _isTakenVersion;
+    private readonly int _maxBatchSize;
+    private readonly Action<Exception, int> _onRetriedOneByOne;
+    private readonly Thread _thread;
+    private IJournalStore? _store;
+
+    /// <summary>Starts the writer thread.</summary>
+    /// <param name="name">The thread's name.</param>
+    /// <param name="open">Opens a connection.</param>
+    /// <param name="isTakenVersion">True for the error of a version already written.</param>
+    /// <param name="maxBatchSize">Events per transaction at most.</param>
+    /// <param name="onRetriedOneByOne">Told when a transaction was retried write by write.</param>
+    public JournalWriter(string name, Func<IJournalStore> open, Func<Exception, bool> isTakenVersion, int maxBatchSize,
+        Action<Exception, int> onRetriedOneByOne)
+    {
+        _open = open;
+        _isTakenVersion = isTakenVersion;
+        _maxBatchSize = maxBatchSize;
+        _onRetriedOneByOne = onRetriedOneByOne;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread.Start();
+    }
+
+    /// <summary>Queues <paramref name="rows"/> as one atomic write; completes with their positions after the commit.</summary>
+    public Task<long[]> WriteAsync(IReadOnlyList<JournalRow> rows)
+    {
+        var pending = new Pending(rows);
+        try
+        {
+            _queue.Add(pending);
+        }
+        catch (InvalidOperationException)
+        {
+            pending.Done.TrySetException(new ObjectDisposedException(nameof(JournalWriter), "the journal writer has stopped"));
+        }
+
+        return pending.Done.Task;
+    }
+
+    /// <summary>Stops taking writes; queued ones are failed, the running transaction finishes.</summary>
+    public void Dispose()
+    {
+        _queue.CompleteAdding();
+        if (Thread.CurrentThread != _thread)
+            _thread.Join(TimeSpan.FromSeconds(15));
+    }
+
+    private void Run()
+    {
+        var batch = new List<Pending>();
+        foreach (var first in _queue.GetConsumingEnumerable())
+        {
+            batch.Clear();
+            batch.Add(first);
+            var events = first.Rows.Count;
+            while (events < _maxBatchSize && _queue.TryTake(out var next))
+            {
+                batch.Add(next);
+                events += next.Rows.Count;
+            }
+
+            Write(batch);
+        }
+
+        _store?.Dispose();
+    }
+
+    private void Write(List<Pending> batch)
+    {
+        var rows = batch.Count == 1 ? batch[0].Rows : batch.SelectMany(pending => pending.Rows).ToList();
+        var (positions, error) = TryWrite(rows);
+        if (error is null)
+        {
+            var offset = 0;
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetResult(positions![offset..(offset + pending.Rows.Count)]);
+                offset += pending.Rows.Count;
+            }
+
+            return;
+        }
+
+        if (batch.Count > 1 && _isTakenVersion(error))
+        {
+            _onRetriedOneByOne(error, batch.Count);
+            foreach (var pending in batch)
+            {
+                var (own, ownError) = TryWrite(pending.Rows);
+                if (ownError is null)
+                    pending.Done.TrySetResult(own!);
+                else
+                    pending.Done.TrySetException(ownError);
+            }
+
+            return;
+        }
+
+        foreach (var pending in batch)
+            pending.Done.TrySetException(error);
+    }
+
+    private (long[]? Positions, Exception? Error) TryWrite(IReadOnlyList<JournalRow> rows)
+    {
+        try
+        {
+            _store ??= _open();
+            return (_store.WriteAll(rows), null);
+        }
+        catch (Exception ex)
+        {
+            if (!_isTakenVersion(ex))
+            {
+                // The connection may be broken (database restarted, network): the next transaction opens a new one.
+                _store?.Discard();
+                _store = null;
+            }
+
+            return (null, ex);
+        }
+    }
+
+    private sealed class Pending(IReadOnlyList<JournalRow> rows)
+    {
+        public IReadOnlyList<JournalRow> Rows { get; } = rows;
+
+        public TaskCompletionSource<long[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,261 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventCluster.Node.Journal;
+
+/// <summary>
+/// The SQL of the PostgreSQL journal and snapshot store on one connection. The tables are
+/// Akka.Persistence.Sql's, column for column, so databases written by earlier releases open,
+/// replay and take new events.
+/// </summary>
+/// <remarks>
+/// <para>Positions are the <c>ordering</c> identity column. A sequence hands out numbers before
+/// commit, so on its own a transaction holding N could become visible after N+1. Every write
+/// transaction therefore takes one transaction-level advisory lock before it inserts and keeps it
+/// until it has committed: transactions that insert journal rows commit one after another, each
+/// draws its numbers after the previous one is visible, and a reader that has seen position P
+/// never later finds a new row at or below P. Numbers of a transaction that rolled back stay
+/// unused (holes), never filled later.</para>
+/// <para>Not thread-safe: each connection is used by one thread at a time.</para>
+/// </remarks>
+public sealed class PostgresJournalStore : IJournalStore
+{
+    /// <summary>The advisory lock every journal write transaction holds until it commits.</summary>
+    public const long WriteLockKey = 0x4543_4A4E_4C00_0001;
+
+    /// <summary>
+    /// Akka.Persistence.Sql's tables and indexes; created when missing, never altered. Nodes that
+    /// start together would race on CREATE ... IF NOT EXISTS, so the statement runs under a lock
+    /// of its own.
+    /// </summary>
+    public const string Schema = """
+        BEGIN;
+        SELECT pg_advisory_xact_lock(4990914512199614466);
+        CREATE TABLE IF NOT EXISTS journal (
+            ordering        bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+            created         bigint  NOT NULL,
+            deleted         boolean NOT NULL,
+            persistence_id  text    NOT NULL,
+            sequence_number bigint  NOT NULL,
+            message         bytea   NOT NULL,
+            tags            text        NULL,
+            manifest        text        NULL,
+            identifier      integer     NULL,
+            writer_uuid     text        NULL,
+            CONSTRAINT "PK_journal" PRIMARY KEY (ordering),
+            CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number)
+        );
+        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
+        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
+        CREATE TABLE IF NOT EXISTS snapshot (
+            persistence_id  text   NOT NULL,
+            sequence_number bigint NOT NULL,
+            created         bigint NOT NULL,
+            snapshot        bytea      NULL,
+            manifest        text       NULL,
+            serializer_id   integer    NULL,
+            CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number)
+        );
+        CREATE INDEX IF NOT EXISTS snapshot_created_idx ON snapshot (created);
+        CREATE INDEX IF NOT EXISTS snapshot_sequence_number_idx ON snapshot (sequence_number);
+        COMMIT;
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
+        SELECT u.created, false, u.pid, u.seq, u.message, u.tags, u.manifest, u.identifier, u.writer
+        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::integer[], $8::text[])
+             WITH ORDINALITY AS u(created, pid, seq, message, tags, manifest, identifier, writer, n)
+        ORDER BY u.n
+        RETURNING persistence_id, sequence_number, ordering
+        """;
+
+    private readonly NpgsqlConnection _connection;
+
+    private PostgresJournalStore(NpgsqlConnection connection) => _connection = connection;
+
+    /// <summary>Opens a dedicated connection (outside the driver's pool).</summary>
+    public static PostgresJournalStore Open(string connectionString)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            connection.Open();
+            return new PostgresJournalStore(connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The connection string for dedicated journal connections: the user's, outside the driver's pool.</summary>
+    public static string Dedicated(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
+
+    /// <summary>Creates the tables when they are missing.</summary>
+    public static void CreateSchema(NpgsqlConnection connection)
+    {
+        using var command = new NpgsqlCommand(Schema, connection);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>True when <paramref name="error"/> says that a version was already written.</summary>
+    public static bool IsTakenVersion(Exception error) => error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <inheritdoc />
+    public long[] WriteAll(IReadOnlyList<JournalRow> rows)
+    {
+        var positions = new long[rows.Count];
+        if (rows.Count == 0)
+            return positions;
+        var count = rows.Count;
+        var created = new long[count];
+        var ids = new string[count];
+        var seqs = new long[count];
+        var messages = new byte[count][];
+        var tags = new string?[count];
+        var manifests = new string[count];
+        var identifiers = new int[count];
+        var writers = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            var row = rows[i];
+            (created[i], ids[i], seqs[i], messages[i], tags[i]) = (row.CreatedTicks, row.PersistenceId, row.SequenceNr, row.Message, row.Tags);
+            (manifests[i], identifiers[i], writers[i]) = (row.Manifest, row.SerializerId, row.WriterUuid);
+        }
+
+        using var transaction = _connection.BeginTransaction();
+        using var batch = new NpgsqlBatch(_connection, transaction);
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)");
+        lockCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = WriteLockKey });
+        batch.BatchCommands.Add(lockCommand);
+        var insert = new NpgsqlBatchCommand(InsertSql);
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = created });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        insert.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
+        insert.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = messages, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = tags, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = manifests });
+        insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = identifiers });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = writers });
+        batch.BatchCommands.Add(insert);
+
+        var byKey = new Dictionary<(string, long), long>(count);
+        using (var reader = batch.ExecuteReader())
+        {
+            reader.NextResult();
+            while (reader.Read())
+                byKey[(reader.GetString(0), reader.GetInt64(1))] = reader.GetInt64(2);
+        }
+
+        transaction.Commit();
+        for (var i = 0; i < count; i++)
+            positions[i] = byKey[(ids[i], seqs[i])];
+        return positions;
+    }
+
+    /// <inheritdoc />
+    public List<StoredEvent> Read(string persistenceId, long from, long to, int max)
+    {
+        using var command = new NpgsqlCommand("""
+            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering FROM journal
+            WHERE persistence_id = $1 AND sequence_number >= $2 AND sequence_number <= $3 AND NOT deleted
+            ORDER BY sequence_number LIMIT $4
+            """, _connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = to });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        var rows = new List<StoredEvent>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var row = new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
+                reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
+                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5));
+            rows.Add(new StoredEvent(row, reader.GetInt64(7)));
+        }
+
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public long HighestSequenceNr(string persistenceId)
+    {
+        using var command = new NpgsqlCommand("SELECT MAX(sequence_number) FROM journal WHERE persistence_id = $1", _connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        return command.ExecuteScalar() is long value ? value : 0;
+    }
+
+    /// <inheritdoc />
+    public void MarkDeleted(string persistenceId, long toSequenceNr)
+    {
+        using var command = new NpgsqlCommand(
+            "UPDATE journal SET deleted = true WHERE persistence_id = $1 AND sequence_number <= $2 AND NOT deleted", _connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toSequenceNr });
+        command.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc />
+    public StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range)
+    {
+        using var command = RangeCommand("""
+            SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot
+            WHERE persistence_id = $1 AND sequence_number BETWEEN $2 AND $3 AND created BETWEEN $4 AND $5
+            ORDER BY sequence_number DESC LIMIT 1
+            """, persistenceId, range);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read() || reader.IsDBNull(2))
+            return null;
+        return new StoredSnapshot(reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
+            reader.IsDBNull(4) ? "" : reader.GetString(4));
+    }
+
+    /// <inheritdoc />
+    public void SaveSnapshot(string persistenceId, StoredSnapshot snapshot)
+    {
+        using var command = new NpgsqlCommand("""
+            INSERT INTO snapshot (persistence_id, sequence_number, created, snapshot, manifest, serializer_id)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (persistence_id, sequence_number) DO UPDATE
+            SET created = EXCLUDED.created, snapshot = EXCLUDED.snapshot, manifest = EXCLUDED.manifest, serializer_id = EXCLUDED.serializer_id
+            """, _connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = snapshot.SequenceNr });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = snapshot.CreatedTicks });
+        command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = snapshot.Data });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = snapshot.Manifest });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = snapshot.SerializerId });
+        command.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc />
+    public void DeleteSnapshots(string persistenceId, SnapshotRange range)
+    {
+        using var command = RangeCommand("""
+            DELETE FROM snapshot
+            WHERE persistence_id = $1 AND sequence_number BETWEEN $2 AND $3 AND created BETWEEN $4 AND $5
+            """, persistenceId, range);
+        command.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc />
+    public void Discard() => Dispose();
+
+    /// <inheritdoc />
+    public void Dispose() => _connection.Dispose();
+
+    private NpgsqlCommand RangeCommand(string sql, string persistenceId, SnapshotRange range)
+    {
+        var command = new NpgsqlCommand(sql, _connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = range.MinSequenceNr });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = range.MaxSequenceNr });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = range.MinTicks });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = range.MaxTicks });
+        return command;
+    }
+}
