@@ -86,13 +86,15 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
             akka.persistence {
               journal {
                 plugin = "{{plugin}}"
-                sql { connection-string = {{query}}, provider-name = {{provider}}, auto-initialize = off }
+                sql { connection-string = {{query}}, provider-name = {{provider}}, auto-initialize = off, tag-write-mode = Csv }
               }
               snapshot-store.plugin = "{{snapshotPlugin}}"
               query.journal.sql {
                 connection-string = {{query}}
                 provider-name = {{provider}}
                 write-plugin = "akka.persistence.journal.sql"
+                # The journal writes tags into the CSV column of the journal table (;a;b;).
+                tag-read-mode = Csv
               }
             }
             """;
