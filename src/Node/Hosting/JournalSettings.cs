@@ -57,6 +57,22 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
     }
 
     /// <summary>
+    /// The settings for the node at <paramref name="endpoint"/>: on PostgreSQL its connections
+    /// carry <c>eventcluster HOST:PORT</c> as their application name (unless the connection string
+    /// names one), so <c>pg_stat_activity</c> shows which node holds which connection.
+    /// </summary>
+    public JournalSettings ForNode(string endpoint)
+    {
+        if (Kind != "postgres")
+            return this;
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+        if (!string.IsNullOrEmpty(builder.ApplicationName))
+            return this;
+        builder.ApplicationName = $"eventcluster {endpoint}";
+        return this with { ConnectionString = builder.ConnectionString };
+    }
+
+    /// <summary>
     /// Connections a node holds to PostgreSQL for Akka.Persistence.Sql's read side (journal
     /// queries such as <c>verify</c>); the journal's own are one writer plus its readers.
     /// </summary>

@@ -70,7 +70,7 @@ public sealed record NodeSettings(
         var port = ParsePort("--port", Value("--port"), 4053, allowZero: false);
         var httpPort = ParsePort("--http-port", Value("--http-port"), port + 1000 <= 65535 ? port + 1000 : 0, allowZero: true);
         var seeds = ParseSeeds(Value("--seeds") ?? "127.0.0.1:4053");
-        var journal = JournalSettings.Parse(Value("--journal") ?? JournalSettings.Default);
+        var journal = JournalSettings.Parse(Value("--journal") ?? JournalSettings.Default).ForNode($"{host}:{port}");
         var dataDir = Path.GetFullPath(Value("--data-dir") ?? Path.Combine("data", $"node-{port}"));
 
         var tlsPassword = Value("--tls-password");

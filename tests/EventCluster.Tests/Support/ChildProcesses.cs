@@ -60,6 +60,20 @@ public static partial class ChildProcesses
             throw new InvalidOperationException($"kill -TERM {process.Id} failed");
     }
 
+    /// <summary>Pauses the process (SIGSTOP), as a long garbage-collection pause or a frozen VM would.</summary>
+    public static void Pause(Process process)
+    {
+        if (SendSignal(process.Id, SigStop) != 0)
+            throw new InvalidOperationException($"kill -STOP {process.Id} failed");
+    }
+
+    /// <summary>Resumes a paused process (SIGCONT).</summary>
+    public static void Resume(Process process)
+    {
+        if (!process.HasExited && SendSignal(process.Id, SigCont) != 0)
+            throw new InvalidOperationException($"kill -CONT {process.Id} failed");
+    }
+
     /// <summary>Forgets a process that has exited by itself.</summary>
     public static void Forget(Process process) => Running.TryRemove(process.Id, out _);
 
@@ -70,6 +84,8 @@ public static partial class ChildProcesses
     }
 
     private const int SigTerm = 15;
+    private const int SigStop = 19;
+    private const int SigCont = 18;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SendSignal(int pid, int signal);

@@ -107,6 +107,12 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>kill -9.</summary>
     public void Kill() => ChildProcesses.Kill(_process);
 
+    /// <summary>Pauses the node (SIGSTOP).</summary>
+    public void Pause() => ChildProcesses.Pause(_process);
+
+    /// <summary>Resumes a paused node (SIGCONT).</summary>
+    public void Resume() => ChildProcesses.Resume(_process);
+
     /// <summary>SIGTERM: leave the cluster gracefully.</summary>
     public void Terminate() => ChildProcesses.Terminate(_process);
 
