@@ -44,8 +44,7 @@ public static class JournalBootstrap
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                 throw new JournalUnavailableException($"{journal.Description} refused WAL mode (got '{mode}')");
             // The tables exist before anything reads them (journal queries may come first).
-            command.CommandText = Journal.SqliteJournalStore.Schema;
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            Journal.SqliteJournalStore.CreateSchema(connection);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {

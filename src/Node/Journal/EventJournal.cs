@@ -113,8 +113,8 @@ public abstract class EventJournal : AsyncWriteJournal
                     (_serialization, row), state => state._serialization.Deserialize(state.row.Message, state.row.SerializerId, state.row.Manifest));
                 if (IsEntityEvent(row))
                     _positions.Record(persistenceId, row.SequenceNr, stored.Position);
-                recoveryCallback(new Persistent(payload, row.SequenceNr, persistenceId, row.Manifest, false, ActorRefs.NoSender,
-                    row.WriterUuid, row.CreatedTicks));
+                recoveryCallback(new Persistent(payload, row.SequenceNr, persistenceId, row.EventManifest ?? string.Empty, false,
+                    ActorRefs.NoSender, row.WriterUuid, row.CreatedTicks));
             }
 
             if (page.Count < pageSize)
@@ -151,7 +151,7 @@ public abstract class EventJournal : AsyncWriteJournal
             var serializer = state._serialization.FindSerializerFor(state.payload);
             return new JournalRow(persistent.PersistenceId, persistent.SequenceNr, serializer.ToBinary(state.payload), serializer.Identifier,
                 Akka.Serialization.Serialization.ManifestFor(serializer, state.payload), persistent.WriterGuid ?? "", tags,
-                persistent.Timestamp == 0 ? created : persistent.Timestamp);
+                persistent.Timestamp == 0 ? created : persistent.Timestamp, string.IsNullOrEmpty(persistent.Manifest) ? null : persistent.Manifest);
         });
     }
 }

@@ -9,8 +9,10 @@ namespace EventCluster.Node.Journal;
 /// <param name="WriterUuid">The incarnation of the entity that wrote it.</param>
 /// <param name="Tags">Tags in Akka.Persistence.Sql's CSV form (<c>;a;b;</c>), or null.</param>
 /// <param name="CreatedTicks">When it was written, UTC ticks.</param>
+/// <param name="EventManifest">The event adapter's manifest, or null for none.</param>
 public sealed record JournalRow(
-    string PersistenceId, long SequenceNr, byte[] Message, int SerializerId, string Manifest, string WriterUuid, string? Tags, long CreatedTicks);
+    string PersistenceId, long SequenceNr, byte[] Message, int SerializerId, string Manifest, string WriterUuid, string? Tags, long CreatedTicks,
+    string? EventManifest = null);
 
 /// <summary>A journal row as read back, with its global position.</summary>
 /// <param name="Row">The row.</param>
@@ -26,7 +28,8 @@ public readonly record struct SnapshotRange(long MinSequenceNr, long MaxSequence
 /// <summary>
 /// One connection to the journal database and the SQL the journal and snapshot store run on it.
 /// Both databases keep Akka.Persistence.Sql's table layout, so its read journal and databases
-/// written by earlier releases keep working.
+/// written by earlier releases keep working. One column is added to it, at start, when missing:
+/// <c>event_manifest</c>, the event adapter's manifest, which replays hand back to the adapter.
 /// </summary>
 /// <remarks>Not thread-safe: each connection is used by one thread at a time.</remarks>
 public interface IJournalStore : IDisposable

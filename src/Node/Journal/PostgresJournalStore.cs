@@ -24,7 +24,8 @@ public sealed class PostgresJournalStore : IJournalStore
     public const long WriteLockKey = 0x4543_4A4E_4C00_0001;
 
     /// <summary>
-    /// Akka.Persistence.Sql's tables and indexes; created when missing, never altered. Nodes that
+    /// Akka.Persistence.Sql's tables and indexes, created when missing, plus the
+    /// <c>event_manifest</c> column added to a journal of an earlier release. Nodes that
     /// start together would race on CREATE ... IF NOT EXISTS, so the statement runs under a lock
     /// of its own.
     /// </summary>
@@ -58,14 +59,23 @@ public sealed class PostgresJournalStore : IJournalStore
         );
         CREATE INDEX IF NOT EXISTS snapshot_created_idx ON snapshot (created);
         CREATE INDEX IF NOT EXISTS snapshot_sequence_number_idx ON snapshot (sequence_number);
+        ALTER TABLE journal ADD COLUMN IF NOT EXISTS event_manifest text NULL;
         COMMIT;
         """;
 
+    /// <summary>
+    /// Limits on every journal connection. A node paused, partitioned or stuck between its insert
+    /// and its commit would keep the commit-order lock and stall every writer of the cluster: the
+    /// server ends such a transaction after 3 s idle (its events were never acknowledged), and a
+    /// writer gives up waiting for the lock after 10 s, below the circuit breaker's call timeout.
+    /// </summary>
+    private const string SessionSettings = "SET idle_in_transaction_session_timeout = '3s'; SET lock_timeout = '10s';";
+
     private const string InsertSql = """
-        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
-        SELECT u.created, false, u.pid, u.seq, u.message, u.tags, u.manifest, u.identifier, u.writer
-        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::integer[], $8::text[])
-             WITH ORDINALITY AS u(created, pid, seq, message, tags, manifest, identifier, writer, n)
+        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid, event_manifest)
+        SELECT u.created, false, u.pid, u.seq, u.message, u.tags, u.manifest, u.identifier, u.writer, u.event_manifest
+        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::integer[], $8::text[], $9::text[])
+             WITH ORDINALITY AS u(created, pid, seq, message, tags, manifest, identifier, writer, event_manifest, n)
         ORDER BY u.n
         RETURNING persistence_id, sequence_number, ordering
         """;
@@ -81,6 +91,8 @@ public sealed class PostgresJournalStore : IJournalStore
         try
         {
             connection.Open();
+            using (var settings = new NpgsqlCommand(SessionSettings, connection))
+                settings.ExecuteNonQuery();
             return new PostgresJournalStore(connection);
         }
         catch
@@ -119,11 +131,12 @@ public sealed class PostgresJournalStore : IJournalStore
         var manifests = new string[count];
         var identifiers = new int[count];
         var writers = new string[count];
+        var eventManifests = new string?[count];
         for (var i = 0; i < count; i++)
         {
             var row = rows[i];
             (created[i], ids[i], seqs[i], messages[i], tags[i]) = (row.CreatedTicks, row.PersistenceId, row.SequenceNr, row.Message, row.Tags);
-            (manifests[i], identifiers[i], writers[i]) = (row.Manifest, row.SerializerId, row.WriterUuid);
+            (manifests[i], identifiers[i], writers[i], eventManifests[i]) = (row.Manifest, row.SerializerId, row.WriterUuid, row.EventManifest);
         }
 
         using var transaction = _connection.BeginTransaction();
@@ -140,6 +153,7 @@ public sealed class PostgresJournalStore : IJournalStore
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = manifests });
         insert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = identifiers });
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = writers });
+        insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = eventManifests, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         batch.BatchCommands.Add(insert);
 
         var byKey = new Dictionary<(string, long), long>(count);
@@ -160,7 +174,7 @@ public sealed class PostgresJournalStore : IJournalStore
     public List<StoredEvent> Read(string persistenceId, long from, long to, int max)
     {
         using var command = new NpgsqlCommand("""
-            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering FROM journal
+            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering, event_manifest FROM journal
             WHERE persistence_id = $1 AND sequence_number >= $2 AND sequence_number <= $3 AND NOT deleted
             ORDER BY sequence_number LIMIT $4
             """, _connection);
@@ -174,7 +188,8 @@ public sealed class PostgresJournalStore : IJournalStore
         {
             var row = new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
                 reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
-                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5));
+                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5),
+                reader.IsDBNull(8) ? null : reader.GetString(8));
             rows.Add(new StoredEvent(row, reader.GetInt64(7)));
         }
 

@@ -62,15 +62,36 @@ public sealed class SqliteJournalStore : IJournalStore
         {
             connection.Open();
             SqliteConnectionTuning.Apply(connection);
-            using var command = connection.CreateCommand();
-            command.CommandText = Schema;
-            command.ExecuteNonQuery();
+            CreateSchema(connection);
             return new SqliteJournalStore(connection);
         }
         catch
         {
             connection.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the tables when they are missing and adds the <c>event_manifest</c> column to a
+    /// journal written by a release before it (SQLite has no ADD COLUMN IF NOT EXISTS).
+    /// </summary>
+    public static void CreateSchema(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = Schema;
+        command.ExecuteNonQuery();
+        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = 'event_manifest'";
+        if ((long)command.ExecuteScalar()! > 0)
+            return;
+        command.CommandText = "ALTER TABLE journal ADD COLUMN [event_manifest] NVarChar(500) NULL";
+        try
+        {
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException ex) when (ex.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+        {
+            // Another node process added it first.
         }
     }
 
@@ -105,6 +126,7 @@ public sealed class SqliteJournalStore : IJournalStore
                 insert.Parameters[5].Value = row.SerializerId;
                 insert.Parameters[6].Value = row.WriterUuid;
                 insert.Parameters[7].Value = (object?)row.Tags ?? DBNull.Value;
+                insert.Parameters[8].Value = (object?)row.EventManifest ?? DBNull.Value;
                 positions[i] = (long)insert.ExecuteScalar()!;
             }
 
@@ -130,7 +152,7 @@ public sealed class SqliteJournalStore : IJournalStore
     public List<StoredEvent> Read(string persistenceId, long from, long to, int max)
     {
         var replay = _replay ??= Prepare("""
-            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering FROM journal
+            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering, event_manifest FROM journal
             WHERE persistence_id = $p AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
             ORDER BY sequence_number LIMIT $max
             """, "$p", "$from", "$to", "$max");
@@ -144,7 +166,8 @@ public sealed class SqliteJournalStore : IJournalStore
         {
             var row = new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
                 reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
-                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5));
+                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5),
+                reader.IsDBNull(8) ? null : reader.GetString(8));
             rows.Add(new StoredEvent(row, reader.GetInt64(7)));
         }
 
@@ -236,9 +259,9 @@ public sealed class SqliteJournalStore : IJournalStore
     }
 
     private SqliteCommand PrepareInsert() => Prepare("""
-        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid)
-        VALUES ($created, 0, $p, $seq, $message, $tags, $manifest, $identifier, $writer) RETURNING ordering
-        """, "$created", "$p", "$seq", "$message", "$manifest", "$identifier", "$writer", "$tags");
+        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid, event_manifest)
+        VALUES ($created, 0, $p, $seq, $message, $tags, $manifest, $identifier, $writer, $eventManifest) RETURNING ordering
+        """, "$created", "$p", "$seq", "$message", "$manifest", "$identifier", "$writer", "$tags", "$eventManifest");
 
     private SqliteCommand Prepare(string sql, params string[] parameters)
     {

@@ -305,6 +305,49 @@ public abstract class JournalPluginSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(30, Scalar("SELECT sequence_number FROM snapshot WHERE persistence_id = 'entity-snap'"));
     }
 
+    [SkippableFact]
+    public async Task Should_open_replay_and_extend_a_journal_written_by_the_previous_release()
+    {
+        SkipWithoutDatabase();
+        // The previous release wrote Akka.Persistence.Sql's tables (through that plugin on
+        // PostgreSQL, and in its layout on SQLite): write three events of an entity that way.
+        var settings = _database.Settings;
+        var connection = settings.ConnectionString.Replace("\\", "\\\\").Replace("\"", "\\\"");
+        var previous = ActorSystem.Create("previous", ConfigurationFactory.ParseString($$"""
+                akka.persistence.journal.plugin = "akka.persistence.journal.sql"
+                akka.persistence.journal.sql { connection-string = "{{connection}}", provider-name = "{{settings.ProviderName}}", auto-initialize = on, tag-write-mode = Csv }
+                akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
+                akka.persistence.snapshot-store.sql { connection-string = "{{connection}}", provider-name = "{{settings.ProviderName}}", auto-initialize = on }
+                """)
+            .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
+            .WithFallback(SqlPersistence.DefaultConfiguration));
+        try
+        {
+            var old = previous.ActorOf(EventEntity.Props("legacy", Node, Passivation));
+            for (var i = 1; i <= 3; i++)
+                Assert.IsType<EventAccepted>(await old.Ask<object>(new SubmitEvent("legacy", $"old-{i}", "t", $$"""{"n":{{i}}}"""), TimeSpan.FromSeconds(20)));
+        }
+        finally
+        {
+            await previous.Terminate();
+        }
+
+        var entity = Sys.ActorOf(EventEntity.Props("legacy", Node, Passivation));
+        entity.Tell(new GetEntityState("legacy"));
+        var recovered = ExpectMsg<EntityStateResult>(TimeSpan.FromSeconds(20));
+        entity.Tell(new SubmitEvent("legacy", "old-2", "t", "{}"));
+        var duplicate = ExpectMsg<EventAccepted>();
+        entity.Tell(new SubmitEvent("legacy", "new-1", "t", """{"n":4}"""));
+        var accepted = ExpectMsg<EventAccepted>();
+
+        Assert.Equal(3, recovered.Version);
+        Assert.Equal("""{"n":3}""", recovered.Data);
+        Assert.True(duplicate.Duplicate);
+        Assert.Equal(4, accepted.Version);
+        Assert.Equal(Scalar("SELECT MAX(ordering) FROM journal"), accepted.Position);
+        Assert.Equal(4, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'entity-legacy'"));
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
