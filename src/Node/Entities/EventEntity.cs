@@ -24,6 +24,9 @@ public sealed class EventEntity : ReceivePersistentActor
     /// </summary>
     public const int SnapshotEvery = 1000;
 
+    /// <summary>Senders remembered while the entity recovers; more than this wait for their own time-out.</summary>
+    private const int MaxArrivedDuringRecovery = 1000;
+
     /// <summary>Idle time after which an entity stops while its node holds over twice its entity limit.</summary>
     public static readonly TimeSpan OvercrowdedIdleTimeout = TimeSpan.FromMilliseconds(250);
 
@@ -33,6 +36,10 @@ public sealed class EventEntity : ReceivePersistentActor
     private readonly JournalPositions _positions = JournalPositions.For(Context.System);
     private EntityState _state;
     private TimeSpan? _idleTimeout;
+
+    // Events that arrived while the entity was recovering: Akka.Persistence holds them back and,
+    // should recovery fail, drops them with the entity. Their senders are told instead.
+    private List<(IActorRef Sender, string EventId)>? _arrivedDuringRecovery;
 
     /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
     public EventEntity(string entityId, string node, EntityPassivation passivation)
@@ -48,6 +55,7 @@ public sealed class EventEntity : ReceivePersistentActor
                 _state = EntityState.FromSnapshot(entityId, snapshot);
         });
         Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr, _positions.Take(PersistenceId, LastSequenceNr)));
+        Recover<RecoveryCompleted>(_ => _arrivedDuringRecovery = null);
 
         Command<SubmitEvent>(command =>
         {
@@ -104,6 +112,26 @@ public sealed class EventEntity : ReceivePersistentActor
         if (@event is EventApplied evt)
             Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal could not store the event: {cause.GetBaseException().Message}"));
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc />
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (IsRecovering && message is SubmitEvent submit && (_arrivedDuringRecovery ??= []).Count < MaxArrivedDuringRecovery)
+            _arrivedDuringRecovery.Add((Sender, submit.EventId));
+        return base.AroundReceive(receive, message);
+    }
+
+    /// <summary>
+    /// The journal could not recover the entity (database down or slow): the events that waited
+    /// for the recovery are answered with the reason before the entity stops.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        foreach (var (sender, eventId) in _arrivedDuringRecovery ?? [])
+            sender.Tell(new EventNotStored(_state.EntityId, eventId, $"the journal could not recover the entity: {reason.GetBaseException().Message}"));
+        _arrivedDuringRecovery = null;
+        base.OnRecoveryFailure(reason, message);
     }
 
     /// <summary>The journal's persistence id of an entity.</summary>
