@@ -1,3 +1,5 @@
+using System.Data.Common;
+
 namespace EventCluster.Node.Journal;
 
 /// <summary>One row of the journal table: an event of one entity, already serialized.</summary>
@@ -17,10 +19,33 @@ public sealed record JournalRow(
 /// <summary>A journal row as read back, with its global position.</summary>
 /// <param name="Row">The row.</param>
 /// <param name="Position">The row's global position (the <c>ordering</c> column).</param>
-public sealed record StoredEvent(JournalRow Row, long Position);
+public sealed record StoredEvent(JournalRow Row, long Position)
+{
+    /// <summary>The columns <see cref="Read"/> expects, in its order.</summary>
+    public const string Columns = "sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering, event_manifest";
+
+    /// <summary>The event at the reader's current row of a query selecting <see cref="Columns"/>.</summary>
+    public static StoredEvent Read(DbDataReader reader, string persistenceId) =>
+        new(new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
+                reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
+                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5),
+                reader.IsDBNull(8) ? null : reader.GetString(8)),
+            reader.GetInt64(7));
+}
 
 /// <summary>A snapshot as stored.</summary>
-public sealed record StoredSnapshot(long SequenceNr, long CreatedTicks, byte[] Data, int SerializerId, string Manifest);
+public sealed record StoredSnapshot(long SequenceNr, long CreatedTicks, byte[] Data, int SerializerId, string Manifest)
+{
+    /// <summary>The columns <see cref="Read"/> expects, in its order.</summary>
+    public const string Columns = "sequence_number, created, snapshot, serializer_id, manifest";
+
+    /// <summary>The snapshot at the reader's current row of a query selecting <see cref="Columns"/>; null when its data is missing.</summary>
+    public static StoredSnapshot? Read(DbDataReader reader) =>
+        reader.IsDBNull(2)
+            ? null
+            : new StoredSnapshot(reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
+                reader.IsDBNull(4) ? "" : reader.GetString(4));
+}
 
 /// <summary>Which snapshots of an entity a call is about (all bounds inclusive; ticks are UTC).</summary>
 public readonly record struct SnapshotRange(long MinSequenceNr, long MaxSequenceNr, long MinTicks, long MaxTicks);

@@ -151,8 +151,8 @@ public sealed class SqliteJournalStore : IJournalStore
     /// <inheritdoc />
     public List<StoredEvent> Read(string persistenceId, long from, long to, int max)
     {
-        var replay = _replay ??= Prepare("""
-            SELECT sequence_number, message, identifier, manifest, writer_uuid, created, tags, ordering, event_manifest FROM journal
+        var replay = _replay ??= Prepare($"""
+            SELECT {StoredEvent.Columns} FROM journal
             WHERE persistence_id = $p AND sequence_number >= $from AND sequence_number <= $to AND deleted = 0
             ORDER BY sequence_number LIMIT $max
             """, "$p", "$from", "$to", "$max");
@@ -163,13 +163,7 @@ public sealed class SqliteJournalStore : IJournalStore
         var rows = new List<StoredEvent>();
         using var reader = replay.ExecuteReader();
         while (reader.Read())
-        {
-            var row = new JournalRow(persistenceId, reader.GetInt64(0), (byte[])reader.GetValue(1),
-                reader.IsDBNull(2) ? 0 : reader.GetInt32(2), reader.IsDBNull(3) ? "" : reader.GetString(3),
-                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.IsDBNull(6) ? null : reader.GetString(6), reader.GetInt64(5),
-                reader.IsDBNull(8) ? null : reader.GetString(8));
-            rows.Add(new StoredEvent(row, reader.GetInt64(7)));
-        }
+            rows.Add(StoredEvent.Read(reader, persistenceId));
 
         return rows;
     }
@@ -195,19 +189,14 @@ public sealed class SqliteJournalStore : IJournalStore
     /// <inheritdoc />
     public StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range)
     {
-        var load = _loadSnapshot ??= Prepare("""
-            SELECT sequence_number, created, snapshot, serializer_id, manifest FROM snapshot
+        var load = _loadSnapshot ??= Prepare($"""
+            SELECT {StoredSnapshot.Columns} FROM snapshot
             WHERE persistence_id = $p AND sequence_number BETWEEN $minSeq AND $maxSeq AND created BETWEEN $minTicks AND $maxTicks
             ORDER BY sequence_number DESC LIMIT 1
             """, "$p", "$minSeq", "$maxSeq", "$minTicks", "$maxTicks");
         Bind(load, persistenceId, range);
         using var reader = load.ExecuteReader();
-        if (!reader.Read())
-            return null;
-        if (reader.IsDBNull(2))
-            return null;
-        return new StoredSnapshot(reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? 0 : reader.GetInt32(3),
-            reader.IsDBNull(4) ? "" : reader.GetString(4));
+        return reader.Read() ? StoredSnapshot.Read(reader) : null;
     }
 
     /// <inheritdoc />
