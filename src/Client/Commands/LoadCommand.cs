@@ -105,14 +105,14 @@ public static class LoadCommand
                 {
                     case EchoReply:
                         Interlocked.Increment(ref acked);
-                        latencies.RecordValue(Math.Max(1, latency.Ticks / 10));
+                        latencies.RecordValue(Math.Clamp(latency.Ticks / 10, 1, latencies.HighestTrackableValue));
                         break;
                     case EventAccepted accepted:
                         if (accepted.Duplicate)
                             Interlocked.Increment(ref duplicates);
                         records?.Acked(command!);
                         Interlocked.Increment(ref acked);
-                        latencies.RecordValue(Math.Max(1, latency.Ticks / 10));
+                        latencies.RecordValue(Math.Clamp(latency.Ticks / 10, 1, latencies.HighestTrackableValue));
                         break;
                     case EventRejected rejected:
                         Interlocked.CompareExchange(ref firstError, $"rejected: {rejected.Reason}", null);

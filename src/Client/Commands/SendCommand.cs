@@ -66,7 +66,8 @@ public static class SendCommand
                         ["entityId"] = notStored.EntityId, ["eventId"] = notStored.EventId, ["stored"] = false,
                         ["reason"] = notStored.Reason,
                     });
-                Output.Error($"not stored: {notStored.Reason}; nothing changed, send it again with --id {command.EventId} once the journal is back");
+                Output.Error($"not stored: {notStored.Reason}; send it again with --id {command.EventId} once the journal is back " +
+                             "(a repeat of a stored event is recognised as a duplicate)");
                 return ExitCodes.Unreachable;
             default:
                 throw ConnectionErrors.NoAnswer(seeds, total, $"event {command.EventId}");

@@ -93,7 +93,7 @@ public static class EventEndpoints
         {
             EventAccepted accepted => Results.Json(accepted),
             EventRejected rejected => Problem(StatusCodes.Status400BadRequest, "event rejected", rejected.Reason),
-            EventNotStored notStored => Unavailable(http, $"{notStored.Reason}; nothing changed, retry with the same eventId"),
+            EventNotStored notStored => Unavailable(http, $"{notStored.Reason}; retry with the same eventId (a repeat of a stored event is recognised as a duplicate)"),
             null => Unavailable(http, $"the cluster did not acknowledge event {command.EventId} within {ClusterTimeout.TotalSeconds:0}s; " +
                 "retry with the same eventId (a repeat is recognised as a duplicate)"),
             _ => Problem(StatusCodes.Status500InternalServerError, "unexpected reply", reply.GetType().Name),

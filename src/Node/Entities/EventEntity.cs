@@ -24,8 +24,8 @@ public sealed class EventEntity : ReceivePersistentActor
     /// </summary>
     public const int SnapshotEvery = 1000;
 
-    /// <summary>Senders remembered while the entity recovers; more than this wait for their own time-out.</summary>
-    private const int MaxArrivedDuringRecovery = 1000;
+    /// <summary>Senders of held-back events remembered at most; more wait for their own time-out.</summary>
+    private const int MaxHeldBack = 1000;
 
     /// <summary>Idle time after which an entity stops while its node holds over twice its entity limit.</summary>
     public static readonly TimeSpan OvercrowdedIdleTimeout = TimeSpan.FromMilliseconds(250);
@@ -37,9 +37,11 @@ public sealed class EventEntity : ReceivePersistentActor
     private EntityState _state;
     private TimeSpan? _idleTimeout;
 
-    // Events that arrived while the entity was recovering: Akka.Persistence holds them back and,
-    // should recovery fail, drops them with the entity. Their senders are told instead.
-    private List<(IActorRef Sender, string EventId)>? _arrivedDuringRecovery;
+    // Events that arrived while the entity recovered or waited for a write: Akka.Persistence
+    // holds them back and, should that recovery or write fail, drops them with the entity.
+    // Their senders are told instead.
+    private List<(IActorRef Sender, string EventId)>? _heldBack;
+    private bool _persisting;
 
     /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
     public EventEntity(string entityId, string node, EntityPassivation passivation)
@@ -55,7 +57,7 @@ public sealed class EventEntity : ReceivePersistentActor
                 _state = EntityState.FromSnapshot(entityId, snapshot);
         });
         Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr, _positions.Take(PersistenceId, LastSequenceNr)));
-        Recover<RecoveryCompleted>(_ => _arrivedDuringRecovery = null);
+        Recover<RecoveryCompleted>(_ => _heldBack = null);
 
         Command<SubmitEvent>(command =>
         {
@@ -99,6 +101,7 @@ public sealed class EventEntity : ReceivePersistentActor
     protected override void PostStop()
     {
         NodeMetrics.EntityStopped();
+        _positions.Forget(PersistenceId);
         base.PostStop();
     }
 
@@ -110,15 +113,26 @@ public sealed class EventEntity : ReceivePersistentActor
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         if (@event is EventApplied evt)
-            Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal could not store the event: {cause.GetBaseException().Message}"));
+            Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, NotStoredReason("the journal could not store the event", cause)));
+        TellHeldBack(NotStoredReason("the journal could not store an earlier event of the entity", cause));
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>The journal refused the event before writing it (it could not be serialized): its sender is told; the entity goes on.</summary>
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _persisting = false;
+        _heldBack = null;
+        if (@event is EventApplied evt)
+            Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal refused the event: {cause.GetBaseException().Message}"));
+        base.OnPersistRejected(cause, @event, sequenceNr);
     }
 
     /// <inheritdoc />
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (IsRecovering && message is SubmitEvent submit && (_arrivedDuringRecovery ??= []).Count < MaxArrivedDuringRecovery)
-            _arrivedDuringRecovery.Add((Sender, submit.EventId));
+        if ((IsRecovering || _persisting) && message is SubmitEvent submit && (_heldBack ??= []).Count < MaxHeldBack)
+            _heldBack.Add((Sender, submit.EventId));
         return base.AroundReceive(receive, message);
     }
 
@@ -128,10 +142,25 @@ public sealed class EventEntity : ReceivePersistentActor
     /// </summary>
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
-        foreach (var (sender, eventId) in _arrivedDuringRecovery ?? [])
-            sender.Tell(new EventNotStored(_state.EntityId, eventId, $"the journal could not recover the entity: {reason.GetBaseException().Message}"));
-        _arrivedDuringRecovery = null;
+        TellHeldBack(NotStoredReason("the journal could not recover the entity", reason));
         base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>
+    /// Why an event was not stored. A write the journal gave up on after its time-out may still
+    /// have been committed: the sender is told to resend with the same id, which is then answered
+    /// as a duplicate if it was.
+    /// </summary>
+    private static string NotStoredReason(string what, Exception cause) =>
+        cause.GetBaseException() is TimeoutException or OperationCanceledException
+            ? $"{what} in time (it may have been stored; resending the same event id is safe): {cause.GetBaseException().Message}"
+            : $"{what}: {cause.GetBaseException().Message}";
+
+    private void TellHeldBack(string reason)
+    {
+        foreach (var (sender, eventId) in _heldBack ?? [])
+            sender.Tell(new EventNotStored(_state.EntityId, eventId, reason));
+        _heldBack = null;
     }
 
     /// <summary>The journal's persistence id of an entity.</summary>
@@ -193,8 +222,11 @@ public sealed class EventEntity : ReceivePersistentActor
         }
 
         var received = System.Diagnostics.Stopwatch.GetTimestamp();
+        _persisting = true;
         Persist(evt, persisted =>
         {
+            _persisting = false;
+            _heldBack = null;
             var position = _positions.Take(PersistenceId, LastSequenceNr);
             _state = _state.Apply(persisted, LastSequenceNr, position, mergedData);
             Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false, position));

@@ -62,8 +62,7 @@ public static class JournalBootstrap
             await using var connection = new NpgsqlConnection(Journal.PostgresJournalStore.Dedicated(journal.ConnectionString));
             await connection.OpenAsync(timeout.Token);
             // The tables exist before anything reads them (journal queries may come first).
-            await using var command = new NpgsqlCommand(Journal.PostgresJournalStore.Schema, connection);
-            await command.ExecuteNonQueryAsync(timeout.Token);
+            Journal.PostgresJournalStore.CreateSchema(connection);
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException)
         {

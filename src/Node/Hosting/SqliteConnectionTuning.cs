@@ -20,7 +20,7 @@ public static unsafe partial class SqliteConnectionTuning
 {
     /// <summary>
     /// How long a writer waits for another process to release the file lock before failing:
-    /// below the journal's 10 s call timeout, so a write the journal gives up on has really failed.
+    /// below the journal's 20 s call timeout, so a write the journal gives up on has really failed.
     /// </summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(8);
 

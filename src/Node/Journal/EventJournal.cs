@@ -65,7 +65,7 @@ public abstract class EventJournal : AsyncWriteJournal
         if (rows.Count == 0)
             return Task.FromResult(outcome);
 
-        var written = _database.Writer.WriteAsync(rows);
+        var written = _database.Writer.WriteAsync(rows, cancellationToken);
         foreach (var persistenceId in rows.Select(row => row.PersistenceId).Distinct())
         {
             _writesInFlight[persistenceId] = written;

@@ -31,12 +31,7 @@ public sealed class JournalDatabase : IDisposable
                 break;
             case "postgres":
                 var dedicated = PostgresJournalStore.Dedicated(connectionString);
-                _open = () =>
-                {
-                    var store = PostgresJournalStore.Open(dedicated);
-                    EnsurePostgresSchema(dedicated);
-                    return store;
-                };
+                _open = () => PostgresJournalStore.Open(dedicated, EnsurePostgresSchema);
                 isTakenVersion = PostgresJournalStore.IsTakenVersion;
                 break;
             default:
@@ -83,7 +78,8 @@ public sealed class JournalDatabase : IDisposable
             _readers.Value.Dispose();
     }
 
-    private void EnsurePostgresSchema(string connectionString)
+    /// <summary>Makes sure the tables exist, once per database, on the first connection opened.</summary>
+    private void EnsurePostgresSchema(NpgsqlConnection connection)
     {
         if (Volatile.Read(ref _schemaReady))
             return;
@@ -91,8 +87,6 @@ public sealed class JournalDatabase : IDisposable
         {
             if (_schemaReady)
                 return;
-            using var connection = new NpgsqlConnection(connectionString);
-            connection.Open();
             PostgresJournalStore.CreateSchema(connection);
             Volatile.Write(ref _schemaReady, true);
         }

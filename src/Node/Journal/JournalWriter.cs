@@ -25,6 +25,7 @@ public sealed class JournalWriter : IDisposable
     private readonly Action<Exception, int> _onRetriedOneByOne;
     private readonly Thread _thread;
     private IJournalStore? _store;
+    private volatile bool _stopping;
 
     /// <summary>Starts the writer thread.</summary>
     /// <param name="name">The thread's name.</param>
@@ -43,10 +44,14 @@ public sealed class JournalWriter : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Queues <paramref name="rows"/> as one atomic write; completes with their positions after the commit.</summary>
-    public Task<long[]> WriteAsync(IReadOnlyList<JournalRow> rows)
+    /// <summary>
+    /// Queues <paramref name="rows"/> as one atomic write; completes with their positions after the
+    /// commit. A write whose <paramref name="cancellation"/> fires while it still waits in the queue
+    /// (its caller gave up on it) is dropped unwritten, so that a caller told "not stored" is right.
+    /// </summary>
+    public Task<long[]> WriteAsync(IReadOnlyList<JournalRow> rows, CancellationToken cancellation = default)
     {
-        var pending = new Pending(rows);
+        var pending = new Pending(rows, cancellation);
         try
         {
             _queue.Add(pending);
@@ -62,6 +67,7 @@ public sealed class JournalWriter : IDisposable
     /// <summary>Stops taking writes; queued ones are failed, the running transaction finishes.</summary>
     public void Dispose()
     {
+        _stopping = true;
         _queue.CompleteAdding();
         if (Thread.CurrentThread != _thread)
             _thread.Join(TimeSpan.FromSeconds(15));
@@ -73,15 +79,22 @@ public sealed class JournalWriter : IDisposable
         foreach (var first in _queue.GetConsumingEnumerable())
         {
             batch.Clear();
-            batch.Add(first);
-            var events = first.Rows.Count;
-            while (events < _maxBatchSize && _queue.TryTake(out var next))
+            var events = 0;
+            for (var next = first; next is not null; next = events < _maxBatchSize && _queue.TryTake(out var more) ? more : null)
             {
-                batch.Add(next);
-                events += next.Rows.Count;
+                if (_stopping)
+                    next.Done.TrySetException(new ObjectDisposedException(nameof(JournalWriter), "the journal writer has stopped"));
+                else if (next.Cancellation.IsCancellationRequested)
+                    next.Done.TrySetCanceled(next.Cancellation);
+                else
+                {
+                    batch.Add(next);
+                    events += next.Rows.Count;
+                }
             }
 
-            Write(batch);
+            if (batch.Count > 0)
+                Write(batch);
         }
 
         _store?.Dispose();
@@ -142,9 +155,11 @@ public sealed class JournalWriter : IDisposable
         }
     }
 
-    private sealed class Pending(IReadOnlyList<JournalRow> rows)
+    private sealed class Pending(IReadOnlyList<JournalRow> rows, CancellationToken cancellation)
     {
         public IReadOnlyList<JournalRow> Rows { get; } = rows;
+
+        public CancellationToken Cancellation { get; } = cancellation;
 
         public TaskCompletionSource<long[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

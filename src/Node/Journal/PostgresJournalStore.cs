@@ -24,8 +24,12 @@ public sealed class PostgresJournalStore : IJournalStore
     public const long WriteLockKey = 0x4543_4A4E_4C00_0001;
 
     /// <summary>
-    /// Akka.Persistence.Sql's tables and indexes, created when missing, plus the
-    /// <c>event_manifest</c> column added to a journal of an earlier release. Nodes that
+    /// Akka.Persistence.Sql's tables, created when missing, plus the <c>event_manifest</c> column
+    /// added to a journal of an earlier release. Of its indexes only the keys are created: the
+    /// unique (persistence_id, sequence_number) key serves replays and refuses a second writer of
+    /// a version, the primary key serves reads by position; its indexes on <c>created</c> and
+    /// <c>sequence_number</c> alone serve no query of EventCluster's and would cost every insert
+    /// (a database of an earlier release keeps them). Nodes that
     /// start together would race on CREATE ... IF NOT EXISTS, so the statement runs under a lock
     /// of its own.
     /// </summary>
@@ -46,8 +50,6 @@ public sealed class PostgresJournalStore : IJournalStore
             CONSTRAINT "PK_journal" PRIMARY KEY (ordering),
             CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number)
         );
-        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
-        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
         CREATE TABLE IF NOT EXISTS snapshot (
             persistence_id  text   NOT NULL,
             sequence_number bigint NOT NULL,
@@ -57,8 +59,6 @@ public sealed class PostgresJournalStore : IJournalStore
             serializer_id   integer    NULL,
             CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number)
         );
-        CREATE INDEX IF NOT EXISTS snapshot_created_idx ON snapshot (created);
-        CREATE INDEX IF NOT EXISTS snapshot_sequence_number_idx ON snapshot (sequence_number);
         ALTER TABLE journal ADD COLUMN IF NOT EXISTS event_manifest text NULL;
         COMMIT;
         """;
@@ -67,9 +67,11 @@ public sealed class PostgresJournalStore : IJournalStore
     /// Limits on every journal connection. A node paused, partitioned or stuck between its insert
     /// and its commit would keep the commit-order lock and stall every writer of the cluster: the
     /// server ends such a transaction after 3 s idle (its events were never acknowledged), and a
-    /// writer gives up waiting for the lock after 10 s, below the circuit breaker's call timeout.
+    /// writer gives up waiting for the lock after 5 s. Lock wait plus the 10 s command time-out
+    /// stay below the circuit breaker's 20 s call time-out, so a write the breaker gave up on has
+    /// really ended.
     /// </summary>
-    private const string SessionSettings = "SET idle_in_transaction_session_timeout = '3s'; SET lock_timeout = '10s';";
+    private const string SessionSettings = "SET idle_in_transaction_session_timeout = '3s'; SET lock_timeout = '5s';";
 
     private const string InsertSql = """
         INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid, event_manifest)
@@ -84,13 +86,14 @@ public sealed class PostgresJournalStore : IJournalStore
 
     private PostgresJournalStore(NpgsqlConnection connection) => _connection = connection;
 
-    /// <summary>Opens a dedicated connection (outside the driver's pool).</summary>
-    public static PostgresJournalStore Open(string connectionString)
+    /// <summary>Opens a dedicated connection (outside the driver's pool), running <paramref name="prepare"/> on it first.</summary>
+    public static PostgresJournalStore Open(string connectionString, Action<NpgsqlConnection>? prepare = null)
     {
         var connection = new NpgsqlConnection(connectionString);
         try
         {
             connection.Open();
+            prepare?.Invoke(connection);
             using (var settings = new NpgsqlCommand(SessionSettings, connection))
                 settings.ExecuteNonQuery();
             return new PostgresJournalStore(connection);
@@ -116,12 +119,29 @@ public sealed class PostgresJournalStore : IJournalStore
         return builder.ConnectionString;
     }
 
-    /// <summary>Creates the tables when they are missing.</summary>
+    /// <summary>
+    /// Creates the tables (and the <c>event_manifest</c> column) when they are missing. A database
+    /// that has them all is only read: DDL would lock the journal table against every writer, and
+    /// needs rights a node's database user may not have once the tables exist.
+    /// </summary>
     public static void CreateSchema(NpgsqlConnection connection)
     {
+        using (var check = new NpgsqlCommand(SchemaComplete, connection))
+        {
+            if (check.ExecuteScalar() is true)
+                return;
+        }
+
         using var command = new NpgsqlCommand(Schema, connection);
         command.ExecuteNonQuery();
     }
+
+    /// <summary>True when both tables and the <c>event_manifest</c> column exist in the connection's schema.</summary>
+    private const string SchemaComplete = """
+        SELECT to_regclass('snapshot') IS NOT NULL AND EXISTS (
+            SELECT 1 FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'event_manifest')
+        """;
 
     /// <summary>True when <paramref name="error"/> says that a version was already written.</summary>
     public static bool IsTakenVersion(Exception error) => error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
