@@ -56,6 +56,8 @@ public sealed class JournalOutageSpecs(ITestOutputHelper output)
         Assert.Equal(12000, (int)loaded.Json["acknowledged"]!);
         await cluster.AssertVerifiedAsync(acked, 12000);
         Assert.Equal(3, cluster.Running.Count);
+        // The journal's circuit breaker opened during the outage: calls failed at once instead of each waiting for the database.
+        Assert.NotEmpty(cluster.SurvivorLinesMatching("Circuit Breaker is open"));
     }
 
     [SkippableFact]

@@ -348,6 +348,49 @@ public abstract class JournalPluginSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(4, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'entity-legacy'"));
     }
 
+    [SkippableFact]
+    public void Should_serialize_events_and_snapshots_with_the_transport_information_set()
+    {
+        SkipWithoutDatabase();
+        Journal.Tell(new WriteMessages([new AtomicWrite(new Persistent(new TransportProbe("probe"), 1, "entity-transport", string.Empty, false,
+            ActorRefs.NoSender, "w"))], TestActor, 1));
+        ExpectMsg<WriteMessagesSuccessful>();
+        ExpectMsg<WriteMessageSuccess>();
+        SnapshotStore.Tell(new SaveSnapshot(new SnapshotMetadata("entity-transport", 1, DateTime.UtcNow), new TransportProbe("snapshot")));
+        ExpectMsg<SaveSnapshotSuccess>();
+
+        Journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, "entity-transport", TestActor));
+        var replayed = ExpectMsg<ReplayedMessage>().Persistent.Payload;
+        ExpectMsg<RecoverySuccess>();
+        SnapshotStore.Tell(new LoadSnapshot("entity-transport", SnapshotSelectionCriteria.Latest, long.MaxValue));
+        var loaded = ExpectMsg<LoadSnapshotResult>().Snapshot!.Snapshot;
+
+        Assert.Equal(new TransportProbe("probe"), replayed);
+        Assert.Equal(new TransportProbe("snapshot"), loaded);
+    }
+
+    [SkippableFact]
+    public async Task Should_run_event_adapters_on_write_and_replay_keeping_their_manifest_and_tags()
+    {
+        SkipWithoutDatabase();
+        Journal.Tell(new WriteMessages([new AtomicWrite(new Persistent(new Note("Hello"), 1, "entity-notes", string.Empty, false,
+            ActorRefs.NoSender, "w"))], TestActor, 1));
+        ExpectMsg<WriteMessagesSuccessful>();
+        ExpectMsg<WriteMessageSuccess>();
+
+        Journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, "entity-notes", TestActor));
+        var replayed = ExpectMsg<ReplayedMessage>().Persistent;
+        ExpectMsg<RecoverySuccess>();
+        var queries = PersistenceQuery.Get(Sys).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var tagged = await queries.CurrentEventsByTag("notes", Offset.NoOffset()).RunWith(Sink.Seq<EventEnvelope>(), Sys.Materializer());
+
+        Assert.Equal(new Note("hello"), replayed.Payload);
+        Assert.Equal(NoteAdapter.NoteManifest, replayed.Manifest);
+        Assert.Equal(NoteAdapter.NoteManifest, Text("SELECT event_manifest FROM journal WHERE persistence_id = 'entity-notes'"));
+        Assert.Equal(";notes;", Text("SELECT tags FROM journal WHERE persistence_id = 'entity-notes'"));
+        Assert.Equal("entity-notes", Assert.Single(tagged).PersistenceId);
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
@@ -358,7 +401,14 @@ public abstract class JournalPluginSpecs : Akka.TestKit.Xunit2.TestKit
     private void SkipWithoutDatabase() => Prerequisites.SkipIfMissing(_database.Missing, _output);
 
     private static Config ConfigFor(JournalSettings settings) =>
-        ConfigurationFactory.ParseString("akka.persistence.publish-plugin-commands = on")
+        ConfigurationFactory.ParseString($$"""
+                akka.persistence.publish-plugin-commands = on
+                akka.persistence.journal.eventcluster-{{settings.Kind}} {
+                  event-adapters.note = "EventCluster.Tests.Unit.NoteAdapter, EventCluster.Tests"
+                  event-adapter-bindings { "EventCluster.Tests.Unit.Note, EventCluster.Tests" = note, "EventCluster.Tests.Unit.StoredNote, EventCluster.Tests" = note }
+                }
+                """)
+            .WithFallback(ConfigurationFactory.ParseString(TransportCheckingSerializer.Binding))
             .WithFallback(ConfigurationFactory.ParseString(settings.ToHocon()))
             .WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding))
             .WithFallback(SqlPersistence.DefaultConfiguration);
