@@ -66,7 +66,7 @@ public sealed class JournalOutageSpecs(ITestOutputHelper output)
         Prerequisites.SkipIfMissing(Environment.UserName == "root" ? null : $"mounting a small file system needs root (running as {Environment.UserName})",
             output);
         using var disk = new TempDirectory("eventcluster-full-disk");
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", disk.Path);
+        await ChildProcesses.RunToEndAsync("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", disk.Path);
         try
         {
             await using var cluster = await LocalCluster.StartAsync(3, $"sqlite:{Path.Combine(disk.Path, "journal.db")}");
@@ -112,7 +112,7 @@ public sealed class JournalOutageSpecs(ITestOutputHelper output)
         }
         finally
         {
-            await RunAsync("umount", "-l", disk.Path);
+            await ChildProcesses.RunToEndAsync("umount", "-l", disk.Path);
         }
     }
 
@@ -122,16 +122,5 @@ public sealed class JournalOutageSpecs(ITestOutputHelper output)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync();
-    }
-
-    private static async Task RunAsync(string file, params string[] arguments)
-    {
-        var startInfo = new ProcessStartInfo(file);
-        foreach (var argument in arguments)
-            startInfo.ArgumentList.Add(argument);
-        using var process = ChildProcesses.Start(startInfo);
-        await process.WaitForExitAsync();
-        ChildProcesses.Forget(process);
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(" ", arguments)} exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
     }
 }

@@ -74,6 +74,32 @@ public static partial class ChildProcesses
             throw new InvalidOperationException($"kill -CONT {process.Id} failed");
     }
 
+    /// <summary>
+    /// Runs a short-lived tool to its end (at most a minute) and throws, with its output, when it
+    /// fails.
+    /// </summary>
+    public static async Task RunToEndAsync(string file, params string[] arguments)
+    {
+        var startInfo = new ProcessStartInfo(file) { WorkingDirectory = Path.GetTempPath() };
+        foreach (var argument in arguments)
+            startInfo.ArgumentList.Add(argument);
+        var process = Start(startInfo);
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await process.WaitForExitAsync(timeout.Token);
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"{file} {string.Join(" ", arguments)} exited with {process.ExitCode}: {await stdout}{await stderr}");
+        }
+        finally
+        {
+            Kill(process);
+            process.Dispose();
+        }
+    }
+
     /// <summary>Forgets a process that has exited by itself.</summary>
     public static void Forget(Process process) => Running.TryRemove(process.Id, out _);
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace EventCluster.Tests.Support;
 
 /// <summary>
@@ -36,7 +34,7 @@ public sealed class PostgresServer : IAsyncDisposable
         try
         {
             if (Environment.UserName == "root")
-                await RunAsync("chown", "postgres", server._directory.Path);
+                await ChildProcesses.RunToEndAsync("chown", "postgres", server._directory.Path);
             await server.PgAsync("initdb", "-D", server.DataPath, "-U", "postgres", "-A", "trust");
             await server.StartAgainAsync();
             return server;
@@ -81,21 +79,6 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private Task PgAsync(string tool, params string[] arguments) =>
         Environment.UserName == "root"
-            ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(_bin, tool), .. arguments])
-            : RunAsync(Path.Combine(_bin, tool), arguments);
-
-    private static async Task RunAsync(string file, params string[] arguments)
-    {
-        var startInfo = new ProcessStartInfo(file) { WorkingDirectory = Path.GetTempPath() };
-        foreach (var argument in arguments)
-            startInfo.ArgumentList.Add(argument);
-        using var process = ChildProcesses.Start(startInfo);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        ChildProcesses.Forget(process);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(" ", arguments)} exited with {process.ExitCode}: {await stdout}{await stderr}");
-    }
+            ? ChildProcesses.RunToEndAsync("runuser", ["-u", "postgres", "--", Path.Combine(_bin, tool), .. arguments])
+            : ChildProcesses.RunToEndAsync(Path.Combine(_bin, tool), arguments);
 }
