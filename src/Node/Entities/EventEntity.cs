@@ -101,7 +101,6 @@ public sealed class EventEntity : ReceivePersistentActor
     protected override void PostStop()
     {
         NodeMetrics.EntityStopped();
-        _positions.Forget(PersistenceId);
         base.PostStop();
     }
 
