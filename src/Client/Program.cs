@@ -14,6 +14,11 @@ const string usage = """
       load   --events N --entities K [--concurrency C] [--rate R] [--acked FILE] [--type TYPE] [--entity-prefix P] [--json]
              [--echo]   round trips to non-persistent echo entities instead of events: the cluster without the journal
       verify --acked FILE [--json]
+      history   --entity ID [--from VERSION] [--limit N] [--json]   an entity's events in version order (limit 100, at most 1000)
+      subscribe [--from start|end|POSITION] [--type TYPE]... [--entity ID | --entity-prefix PREFIX] [--group NAME] [--max N] [--json]
+                the events after POSITION (start: all, the default; end: only new ones), stored then live, in position order;
+                with --group the cluster keeps the position; --max N exits after N events, Ctrl-C exits 0
+      groups [--json]   every group with its position and lag
       certs create --out DIR   a development TLS certificate for a cluster (DIR/eventcluster.pfx and its password)
 
     options for every command:
@@ -29,7 +34,7 @@ var flags = new HashSet<string> { "--json", "--help", "--echo" };
 var valueOptions = new HashSet<string>
 {
     "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--rate", "--acked",
-    "--entity-prefix", "--tls-certificate", "--tls-password", "--out",
+    "--entity-prefix", "--tls-certificate", "--tls-password", "--out", "--from", "--limit", "--group", "--max",
 };
 try
 {
@@ -52,7 +57,10 @@ try
         "status" => await StatusCommand.RunAsync(parsed, seeds, timeout),
         "load" => await LoadCommand.RunAsync(parsed, seeds, timeout),
         "verify" => await VerifyCommand.RunAsync(parsed, seeds, timeout),
-        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify, certs)"),
+        "history" => await HistoryCommand.RunAsync(parsed, seeds, timeout),
+        "subscribe" => await SubscribeCommand.RunAsync(parsed, seeds, timeout),
+        "groups" => await GroupsCommand.RunAsync(parsed, seeds, timeout),
+        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify, history, subscribe, groups, certs)"),
     };
 }
 catch (UsageException ex)

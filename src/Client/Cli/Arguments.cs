@@ -14,10 +14,10 @@ public sealed class Arguments
     /// <summary>Commands made of two words (<c>certs create</c>).</summary>
     private static readonly IReadOnlySet<string> CommandsWithAction = new HashSet<string> { "certs" };
 
-    private readonly Dictionary<string, string> _values;
+    private readonly Dictionary<string, List<string>> _values;
     private readonly HashSet<string> _flags;
 
-    private Arguments(string? command, string? action, Dictionary<string, string> values, HashSet<string> flags)
+    private Arguments(string? command, string? action, Dictionary<string, List<string>> values, HashSet<string> flags)
     {
         Command = command;
         Action = action;
@@ -39,7 +39,7 @@ public sealed class Arguments
     {
         string? command = null;
         string? action = null;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var values = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var flags = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Count; i++)
         {
@@ -74,8 +74,10 @@ public sealed class Arguments
                 value = args[++i];
             else
                 throw new UsageException($"option {name} needs a value");
-            if (!values.TryAdd(name, value))
-                throw new UsageException($"option {name} is given twice");
+            if (values.TryGetValue(name, out var earlier))
+                earlier.Add(value);
+            else
+                values[name] = [value];
         }
 
         return new Arguments(command, action, values, flags);
@@ -93,8 +95,14 @@ public sealed class Arguments
     /// <summary>True when the flag was given.</summary>
     public bool Flag(string name) => _flags.Contains(name);
 
-    /// <summary>The option's value, or null.</summary>
-    public string? Value(string name) => _values.GetValueOrDefault(name);
+    /// <summary>The option's value, or null; fails when the option is given more than once.</summary>
+    public string? Value(string name) =>
+        _values.TryGetValue(name, out var values)
+            ? values.Count == 1 ? values[0] : throw new UsageException($"option {name} is given twice")
+            : null;
+
+    /// <summary>Every value of an option that may be repeated (<c>--type a --type b</c>), in order.</summary>
+    public IReadOnlyList<string> Values(string name) => _values.TryGetValue(name, out var values) ? values : [];
 
     /// <summary>The option's value; fails when it is missing.</summary>
     public string Required(string name) => Value(name) ?? throw new UsageException($"'{Command}' needs {name}");

@@ -13,6 +13,7 @@ using EventCluster.Messages.Replies;
 using EventCluster.Messages.Security;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Sharding;
+using EventCluster.Messages.Subscriptions;
 
 namespace EventCluster.Client.Connection;
 
@@ -152,6 +153,13 @@ public sealed class ClusterConnection : IAsyncDisposable
     public async Task<object> GetJournalAsync(string entityId, long fromSequenceNr, int maxEntries, TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Journal(entityId), new GetEntityJournal(entityId, fromSequenceNr, maxEntries), timeout);
 
+    /// <summary>
+    /// Sends a listener's request (history, event log, groups) and waits for the reply carrying
+    /// the same request id; throws <see cref="TimeoutException"/> when none comes in time.
+    /// </summary>
+    public async Task<object> ListenAsync(string requestId, IEventClusterMessage message, TimeSpan timeout) =>
+        await RequestAsync(RequestKeys.Listener(requestId), message, timeout);
+
     /// <summary>Reads the cluster status.</summary>
     public async Task<object> GetStatusAsync(TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Status, GetClusterStatus.Instance, timeout);
@@ -203,6 +211,8 @@ public sealed class ClusterConnection : IAsyncDisposable
         public static string Journal(string entityId) => $"j|{entityId}";
 
         public static string Echo(string key, string requestId) => $"x|{key}|{requestId}";
+
+        public static string Listener(string requestId) => $"r|{requestId}";
     }
 
     /// <summary>
@@ -233,6 +243,12 @@ public sealed class ClusterConnection : IAsyncDisposable
             Receive<EntityStateResult>(reply => Complete(RequestKeys.State(reply.EntityId), reply));
             Receive<EntityJournalResult>(reply => Complete(RequestKeys.Journal(reply.EntityId), reply));
             Receive<ClusterStatusResult>(reply => Complete(RequestKeys.Status, reply));
+            Receive<EventLogPage>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<EntityHistoryResult>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<SubscriptionRefused>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<GroupJoined>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<GroupConfirmed>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<GroupList>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<QueryRejected>(reply =>
             {
                 if (reply.EntityId.Length == 0)

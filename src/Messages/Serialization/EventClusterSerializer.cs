@@ -9,6 +9,7 @@ using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
+using EventCluster.Messages.Subscriptions;
 
 namespace EventCluster.Messages.Serialization;
 
@@ -60,6 +61,18 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(EntitySnapshot)] = "SN",
         [typeof(EchoRequest)] = "XQ",
         [typeof(EchoReply)] = "XR",
+        [typeof(ReadEventLog)] = "LR",
+        [typeof(EventLogPage)] = "LP",
+        [typeof(GetEntityHistory)] = "HQ",
+        [typeof(EntityHistoryResult)] = "HR",
+        [typeof(SubscriptionRefused)] = "LX",
+        [typeof(EventsCommitted)] = "LC",
+        [typeof(JoinGroup)] = "GJN",
+        [typeof(GroupJoined)] = "GJD",
+        [typeof(ConfirmGroup)] = "GCF",
+        [typeof(GroupConfirmed)] = "GCD",
+        [typeof(GetGroups)] = "GLQ",
+        [typeof(GroupList)] = "GLR",
     };
 
     private static readonly IReadOnlyDictionary<string, Type> TypesByManifest =

@@ -29,6 +29,28 @@ public static class EventValidation
     /// <summary>Checks an event type; null when valid, else the reason.</summary>
     public static string? CheckType(string? value) => CheckName("event type", value, MaxTypeLength);
 
+    /// <summary>Checks an entity id prefix (the same characters as an entity id); null when valid, else the reason.</summary>
+    public static string? CheckEntityPrefix(string? value) => CheckName("entity prefix", value, MaxIdLength);
+
+    /// <summary>Checks a group name; null when valid, else the reason.</summary>
+    public static string? CheckGroup(string? value) => CheckName("group name", value, MaxIdLength);
+
+    /// <summary>Checks a subscription filter; null when valid, else the first reason.</summary>
+    public static string? CheckFilter(Subscriptions.EventFilter? filter)
+    {
+        if (filter is null)
+            return "a filter is required";
+        if (filter.Types is null)
+            return "the filter's types are required (empty for every type)";
+        if (filter.Types.Count > 100)
+            return $"{filter.Types.Count} types given; the limit is 100";
+        if (filter is { EntityId: not null, EntityPrefix: not null })
+            return "give an entity or an entity prefix, not both";
+        return filter.Types.Select(CheckType).FirstOrDefault(problem => problem is not null)
+               ?? (filter.EntityId is null ? null : CheckEntityId(filter.EntityId))
+               ?? (filter.EntityPrefix is null ? null : CheckEntityPrefix(filter.EntityPrefix));
+    }
+
     /// <summary>Checks every field of an event; null when valid, else the first reason.</summary>
     public static string? Check(SubmitEvent e) =>
         CheckEntityId(e.EntityId) ?? CheckEventId(e.EventId) ?? CheckType(e.Type) ?? CheckData(e.Data);
@@ -92,7 +114,8 @@ public static class EventValidation
         return true;
     }
 
-    private static string? CheckName(string what, string? value, int maxLength)
+    /// <summary>Checks a name of up to <see cref="MaxIdLength"/> allowed characters; null when valid, else the reason.</summary>
+    public static string? CheckName(string what, string? value, int maxLength = MaxIdLength)
     {
         if (string.IsNullOrEmpty(value))
             return $"{what} is required";

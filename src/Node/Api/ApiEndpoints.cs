@@ -45,6 +45,7 @@ public static class ApiEndpoints
         });
         app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"));
         app.MapEventEndpoints();
+        app.MapListenerEndpoints();
         return app;
     }
 }

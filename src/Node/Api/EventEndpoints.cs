@@ -18,7 +18,7 @@ namespace EventCluster.Node.Api;
 /// HTTP, with the same rules and the same JSON. Everything goes through the node's ingress, so
 /// nothing invalid reaches an entity.
 /// </summary>
-public static class EventEndpoints
+public static partial class EventEndpoints
 {
     /// <summary>Largest request body accepted by <c>POST /api/events</c>.</summary>
     public const int MaxBodyBytes = EventValidation.MaxDataBytes;
@@ -55,6 +55,13 @@ public static class EventEndpoints
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
                 "this node requires 'Authorization: Bearer <token>' on write endpoints (EVENTCLUSTER_API_TOKEN)");
+        }
+
+        if (!http.Request.HasJsonContentType())
+        {
+            NodeMetrics.EventRejected();
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported media type",
+                $"the body of POST /api/events must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
         }
 
         var body = await ReadBodyAsync(http.Request);
@@ -164,9 +171,25 @@ public static class EventEndpoints
         return CryptographicOperations.FixedTimeEquals(presented, expected);
     }
 
-    /// <summary>The parser's complaint without the .NET type names it mentions.</summary>
-    private static string Describe(JsonException ex) =>
-        System.Text.RegularExpressions.Regex.Replace(ex.Message, "type '[^']*'", "the event");
+    /// <summary>
+    /// What is wrong with the body and where, in the request's own terms: the parser's messages
+    /// name .NET types, which mean nothing to a client and say too much about the node.
+    /// </summary>
+    internal static string Describe(JsonException ex)
+    {
+        var where = $"at {ex.Path ?? "$"} (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1})";
+        if (ex.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase))
+            return $"the text is not valid UTF-8 {where}";
+        var message = ex.Message;
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut > 0)
+            message = message[..cut];
+        message = DotNetNames().Replace(message, "the expected value");
+        return $"{message.TrimEnd('.', ' ')} {where}";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(type '[^']*')|\b(System|EventCluster|Microsoft)\.[\w.+`\[\],]+")]
+    private static partial System.Text.RegularExpressions.Regex DotNetNames();
 
     private static IResult Unavailable(HttpContext http, string detail)
     {

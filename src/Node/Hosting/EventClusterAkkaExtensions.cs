@@ -15,6 +15,8 @@ using EventCluster.Messages.Sharding;
 using EventCluster.Node.Cluster;
 using EventCluster.Node.Entities;
 using EventCluster.Node.Ingress;
+using EventCluster.Node.Journal;
+using EventCluster.Node.Subscriptions;
 
 namespace EventCluster.Node.Hosting;
 
@@ -28,6 +30,7 @@ public static class EventClusterAkkaExtensions
     public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
     {
         services.AddSingleton(settings);
+        services.AddSingleton<Api.StreamSlots>();
         services.AddAkka(ClusterNames.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
         return services;
     }
@@ -95,9 +98,17 @@ public static class EventClusterAkkaExtensions
                 persistence.JournalFor(null);
                 persistence.SnapshotStoreFor(null);
 
+                // The read side: this node's reader of the event log, told of every commit in the cluster.
+                var database = JournalDatabase.OfJournal(system);
+                var announcer = new CommitAnnouncer(system);
+                database.Committed += announcer.Committed;
+                system.RegisterOnTermination(announcer.Dispose);
+                var eventLog = system.ActorOf(EventLogActor.Props(new EventLog(system, database), settings.RecentEvents), EventLogActor.Name);
+                registry.Register<EventLogActor>(eventLog);
+
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
-                var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status), IngressActor.Name);
+                var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status, eventLog), IngressActor.Name);
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");

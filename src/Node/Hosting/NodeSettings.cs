@@ -24,7 +24,11 @@ public sealed record NodeSettings(
     JournalSettings Journal,
     string DataDir,
     X509Certificate2? TlsCertificate = null,
-    string? ApiToken = null)
+    string? ApiToken = null,
+    int MaxStreams = 100,
+    int StreamBuffer = 1000,
+    int StreamHeartbeatSeconds = 15,
+    int RecentEvents = 20_000)
 {
     /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
@@ -39,6 +43,11 @@ public sealed record NodeSettings(
         ("--tls-certificate", RemoteTls.CertificateVariable, "TlsCertificate", "a .pfx: TLS with mutual authentication between nodes and clients (default: off)"),
         ("--tls-password", RemoteTls.PasswordVariable, "TlsPassword", "password of the .pfx"),
         ("--api-token", "EVENTCLUSTER_API_TOKEN", "ApiToken", "bearer token required by the HTTP write endpoints (default: none)"),
+        ("--max-streams", "EVENTCLUSTER_MAX_STREAMS", "MaxStreams", "Server-Sent Event streams this node serves at once; more get 503 (default 100)"),
+        ("--stream-buffer", "EVENTCLUSTER_STREAM_BUFFER", "StreamBuffer",
+            "events a stream may buffer; a live subscriber that falls this far behind is disconnected (default 1000)"),
+        ("--stream-heartbeat", "EVENTCLUSTER_STREAM_HEARTBEAT", "StreamHeartbeat", "seconds between heartbeat comments on a quiet stream (default 15)"),
+        ("--recent-events", "EVENTCLUSTER_RECENT_EVENTS", "RecentEvents", "recent events kept in memory for live subscribers (default 20000)"),
     ];
 
     /// <summary>The Akka address of this node.</summary>
@@ -78,7 +87,11 @@ public sealed record NodeSettings(
             ? LoadCertificate(certificatePath, tlsPassword)
             : tlsPassword is null ? null : throw new NodeOptionsException("--tls-password is given without --tls-certificate");
 
-        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir, tls, Value("--api-token"));
+        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir, tls, Value("--api-token"),
+            ParseCount("--max-streams", Value("--max-streams"), 100, 1, 100_000),
+            ParseCount("--stream-buffer", Value("--stream-buffer"), 1000, 10, 1_000_000),
+            ParseCount("--stream-heartbeat", Value("--stream-heartbeat"), 15, 1, 3600),
+            ParseCount("--recent-events", Value("--recent-events"), 20_000, 1000, 10_000_000));
     }
 
     private static X509Certificate2 LoadCertificate(string path, string? password)
@@ -134,6 +147,15 @@ public sealed record NodeSettings(
             port > 65535 || (port == 0 && !allowZero))
             throw new NodeOptionsException($"{option} '{value}' is not a port ({(allowZero ? 0 : 1)}-65535)");
         return port;
+    }
+
+    private static int ParseCount(string option, string? value, int fallback, int min, int max)
+    {
+        if (value is null)
+            return fallback;
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < min || count > max)
+            throw new NodeOptionsException($"{option} '{value}' must be a whole number from {min} to {max}");
+        return count;
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

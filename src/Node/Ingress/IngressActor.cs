@@ -5,6 +5,7 @@ using EventCluster.Messages.Commands;
 using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
+using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Cluster;
 
@@ -13,7 +14,7 @@ namespace EventCluster.Node.Ingress;
 /// <summary>
 /// The node's front door, registered with the cluster-client receptionist: validates what
 /// clients send, routes events and state queries through the shard region, and answers
-/// journal and cluster-status queries itself. Nothing invalid reaches an entity.
+/// journal and cluster-status queries itself, and hands listeners' requests to the event-log reader. Nothing invalid reaches an entity.
 /// </summary>
 public sealed class IngressActor : ReceiveActor
 {
@@ -23,8 +24,14 @@ public sealed class IngressActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
-    public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status)
+    public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog)
     {
+        // Listeners' requests: the node's event-log reader checks and answers them.
+        Receive<ReadEventLog>(eventLog.Forward);
+        Receive<GetEntityHistory>(eventLog.Forward);
+        Receive<JoinGroup>(eventLog.Forward);
+        Receive<ConfirmGroup>(eventLog.Forward);
+        Receive<GetGroups>(eventLog.Forward);
         Receive<SubmitEvent>(command =>
         {
             var problem = EventValidation.Check(command);
@@ -65,8 +72,8 @@ public sealed class IngressActor : ReceiveActor
     }
 
     /// <summary>Props of the ingress.</summary>
-    public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status) =>
-        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status));
+    public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog) =>
+        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog));
 
     private QueryRejected Fail(string entityId, string what, Exception ex)
     {

@@ -42,12 +42,15 @@ public sealed class JournalDatabase : IDisposable
         var readers = config.GetInt("readers", 4);
         _writer = new Lazy<JournalWriter>(() => new JournalWriter($"journal-writer-{kind}", _open, isTakenVersion, maxBatchSize,
             (error, writes) => log.Warning("Journal transaction of {0} writes hit a version already written ({1}); wrote them one by one",
-                writes, error.Message)));
+                writes, error.Message), position => Committed?.Invoke(position)));
         _readers = new Lazy<JournalReaders>(() => new JournalReaders($"journal-reader-{kind}", readers, _open));
     }
 
     /// <summary>sqlite or postgres.</summary>
     public string Kind { get; }
+
+    /// <summary>Raised on the writer thread after each commit with its highest position; handlers must not block.</summary>
+    public event Action<long>? Committed;
 
     /// <summary>The node's one writer.</summary>
     public JournalWriter Writer => _writer.Value;
@@ -67,6 +70,16 @@ public sealed class JournalDatabase : IDisposable
             throw new ConfigurationException($"the {kind} journal needs a connection-string");
         return system.WithExtension<Registry, RegistryProvider>().Get(kind, connectionString,
             () => new JournalDatabase(kind, connectionString, config, system.Log));
+    }
+
+    /// <summary>The database of the journal plugin <paramref name="system"/> is configured with.</summary>
+    public static JournalDatabase OfJournal(ActorSystem system)
+    {
+        var config = system.Settings.Config;
+        var plugin = config.GetString("akka.persistence.journal.plugin");
+        var kind = plugin == PostgresJournal.PluginId ? "postgres" : plugin == SqliteJournal.PluginId ? "sqlite"
+            : throw new ConfigurationException($"the journal plugin '{plugin}' is not EventCluster's");
+        return Of(system, kind, config.GetConfig(plugin));
     }
 
     /// <inheritdoc />

@@ -33,6 +33,26 @@ public sealed record StoredEvent(JournalRow Row, long Position)
             reader.GetInt64(7));
 }
 
+/// <summary>A row of the global event log: an event of any entity, with its persistence id.</summary>
+public sealed record LogRow(string PersistenceId, StoredEvent Event)
+{
+    /// <summary>The columns <see cref="Read"/> expects, in its order.</summary>
+    public const string Columns = StoredEvent.Columns + ", persistence_id";
+
+    /// <summary>The row at the reader's current row of a query selecting <see cref="Columns"/>.</summary>
+    public static LogRow Read(DbDataReader reader)
+    {
+        var persistenceId = reader.GetString(9);
+        return new LogRow(persistenceId, StoredEvent.Read(reader, persistenceId));
+    }
+}
+
+/// <summary>A group as stored: its confirmed position, and whether a member holds it now.</summary>
+public readonly record struct GroupRow(string Name, long Position, bool Active, long UpdatedMilliseconds);
+
+/// <summary>What joining a group gave: its position, or that another member holds it.</summary>
+public readonly record struct GroupJoin(long Position, bool Held, bool Created);
+
 /// <summary>A snapshot as stored.</summary>
 public sealed record StoredSnapshot(long SequenceNr, long CreatedTicks, byte[] Data, int SerializerId, string Manifest)
 {
@@ -83,6 +103,37 @@ public interface IJournalStore : IDisposable
 
     /// <summary>Deletes the entity's snapshots in <paramref name="range"/>.</summary>
     void DeleteSnapshots(string persistenceId, SnapshotRange range);
+
+    /// <summary>
+    /// Rows of every entity not marked deleted with positions in (<paramref name="after"/>,
+    /// <paramref name="through"/>], in position order, at most <paramref name="max"/>.
+    /// </summary>
+    List<LogRow> ReadLog(long after, long through, int max);
+
+    /// <summary>
+    /// The highest position written, 0 for an empty journal. Positions are commit-ordered, so
+    /// every row at or below it that will ever exist is already visible.
+    /// </summary>
+    long HeadPosition();
+
+    /// <summary>Events (rows not marked deleted) with a position above <paramref name="position"/>.</summary>
+    long CountAfter(long position);
+
+    /// <summary>
+    /// Makes <paramref name="member"/> the active member of <paramref name="group"/> for
+    /// <paramref name="lease"/>, creating the group at <paramref name="start"/> when it is new;
+    /// reports <see cref="GroupJoin.Held"/> when another member's lease still runs.
+    /// </summary>
+    GroupJoin JoinGroup(string group, string member, long start, TimeSpan lease);
+
+    /// <summary>
+    /// Stores the group's position and renews <paramref name="member"/>'s lease, or with
+    /// <paramref name="leave"/> ends it; false when the member no longer holds the group.
+    /// </summary>
+    bool ConfirmGroup(string group, string member, long position, bool leave, TimeSpan lease);
+
+    /// <summary>Every group, by name.</summary>
+    List<GroupRow> ListGroups();
 
     /// <summary>Closes a connection that failed, so that it is never used again.</summary>
     void Discard();

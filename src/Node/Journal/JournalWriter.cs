@@ -23,6 +23,7 @@ public sealed class JournalWriter : IDisposable
     private readonly Func<Exception, bool> _isTakenVersion;
     private readonly int _maxBatchSize;
     private readonly Action<Exception, int> _onRetriedOneByOne;
+    private readonly Action<long> _onCommitted;
     private readonly Thread _thread;
     private IJournalStore? _store;
     private volatile bool _stopping;
@@ -33,9 +34,11 @@ public sealed class JournalWriter : IDisposable
     /// <param name="isTakenVersion">True for the error of a version already written.</param>
     /// <param name="maxBatchSize">Events per transaction at most.</param>
     /// <param name="onRetriedOneByOne">Told when a transaction was retried write by write.</param>
+    /// <param name="onCommitted">Told the highest position of each commit, on the writer thread: it must not block.</param>
     public JournalWriter(string name, Func<IJournalStore> open, Func<Exception, bool> isTakenVersion, int maxBatchSize,
-        Action<Exception, int> onRetriedOneByOne)
+        Action<Exception, int> onRetriedOneByOne, Action<long> onCommitted)
     {
+        _onCommitted = onCommitted;
         _open = open;
         _isTakenVersion = isTakenVersion;
         _maxBatchSize = maxBatchSize;
@@ -113,6 +116,7 @@ public sealed class JournalWriter : IDisposable
                 offset += pending.Rows.Count;
             }
 
+            Committed(positions!);
             return;
         }
 
@@ -123,7 +127,10 @@ public sealed class JournalWriter : IDisposable
             {
                 var (own, ownError) = TryWrite(pending.Rows);
                 if (ownError is null)
+                {
                     pending.Done.TrySetResult(own!);
+                    Committed(own!);
+                }
                 else
                     pending.Done.TrySetException(ownError);
             }
@@ -133,6 +140,20 @@ public sealed class JournalWriter : IDisposable
 
         foreach (var pending in batch)
             pending.Done.TrySetException(error);
+    }
+
+    private void Committed(long[] positions)
+    {
+        if (positions.Length == 0)
+            return;
+        try
+        {
+            _onCommitted(positions.Max());
+        }
+        catch (Exception)
+        {
+            // A notice is a hint for readers, who also poll; it never fails a write.
+        }
     }
 
     private (long[]? Positions, Exception? Error) TryWrite(IReadOnlyList<JournalRow> rows)

@@ -60,6 +60,13 @@ public sealed class PostgresJournalStore : IJournalStore
             CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number)
         );
         ALTER TABLE journal ADD COLUMN IF NOT EXISTS event_manifest text NULL;
+        CREATE TABLE IF NOT EXISTS eventcluster_group (
+            name        text   NOT NULL PRIMARY KEY,
+            position    bigint NOT NULL,
+            member      text       NULL,
+            lease_until bigint NOT NULL,
+            updated     bigint NOT NULL
+        );
         COMMIT;
         """;
 
@@ -138,7 +145,7 @@ public sealed class PostgresJournalStore : IJournalStore
 
     /// <summary>True when both tables and the <c>event_manifest</c> column exist in the connection's schema.</summary>
     private const string SchemaComplete = """
-        SELECT to_regclass('snapshot') IS NOT NULL AND EXISTS (
+        SELECT to_regclass('snapshot') IS NOT NULL AND to_regclass('eventcluster_group') IS NOT NULL AND EXISTS (
             SELECT 1 FROM information_schema.columns
             WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'event_manifest')
         """;
@@ -276,6 +283,97 @@ public sealed class PostgresJournalStore : IJournalStore
             WHERE persistence_id = $1 AND sequence_number BETWEEN $2 AND $3 AND created BETWEEN $4 AND $5
             """, persistenceId, range);
         command.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc />
+    public List<LogRow> ReadLog(long after, long through, int max)
+    {
+        using var command = new NpgsqlCommand($"""
+            SELECT {LogRow.Columns} FROM journal
+            WHERE ordering > $1 AND ordering <= $2 AND NOT deleted
+            ORDER BY ordering LIMIT $3
+            """, _connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = through });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        var rows = new List<LogRow>(Math.Min(max, 1024));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            rows.Add(LogRow.Read(reader));
+
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public long HeadPosition()
+    {
+        using var command = new NpgsqlCommand("SELECT COALESCE(MAX(ordering), 0) FROM journal", _connection);
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <inheritdoc />
+    public long CountAfter(long position)
+    {
+        using var command = new NpgsqlCommand("SELECT COUNT(*) FROM journal WHERE ordering > $1 AND NOT deleted", _connection);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = position });
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The server's clock in milliseconds: nodes on several hosts judge leases by one clock.</summary>
+    private const string Now = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+    /// <inheritdoc />
+    public GroupJoin JoinGroup(string group, string member, long start, TimeSpan lease)
+    {
+        using (var insert = new NpgsqlCommand($"""
+            INSERT INTO eventcluster_group (name, position, member, lease_until, updated) VALUES ($1, $2, $3, {Now} + $4, {Now})
+            ON CONFLICT (name) DO NOTHING
+            """, _connection))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = group });
+            insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = start });
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = member });
+            insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)lease.TotalMilliseconds });
+            if (insert.ExecuteNonQuery() == 1)
+                return new GroupJoin(start, false, true);
+        }
+
+        using var update = new NpgsqlCommand($"""
+            UPDATE eventcluster_group SET member = $2, lease_until = {Now} + $3
+            WHERE name = $1 AND (member IS NULL OR member = $2 OR lease_until < {Now})
+            RETURNING position
+            """, _connection);
+        update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = group });
+        update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = member });
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)lease.TotalMilliseconds });
+        return update.ExecuteScalar() is long position ? new GroupJoin(position, false, false) : new GroupJoin(0, true, false);
+    }
+
+    /// <inheritdoc />
+    public bool ConfirmGroup(string group, string member, long position, bool leave, TimeSpan lease)
+    {
+        using var command = new NpgsqlCommand(leave
+            ? $"UPDATE eventcluster_group SET position = $3, updated = {Now}, member = NULL, lease_until = 0 WHERE name = $1 AND member = $2"
+            : $"UPDATE eventcluster_group SET position = $3, updated = {Now}, lease_until = {Now} + $4 WHERE name = $1 AND member = $2",
+            _connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = group });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = member });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = position });
+        if (!leave)
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)lease.TotalMilliseconds });
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <inheritdoc />
+    public List<GroupRow> ListGroups()
+    {
+        using var command = new NpgsqlCommand(
+            $"SELECT name, position, member IS NOT NULL AND lease_until > {Now}, updated FROM eventcluster_group ORDER BY name", _connection);
+        var groups = new List<GroupRow>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            groups.Add(new GroupRow(reader.GetString(0), reader.GetInt64(1), reader.GetBoolean(2), reader.GetInt64(3)));
+        return groups;
     }
 
     /// <inheritdoc />

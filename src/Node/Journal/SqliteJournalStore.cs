@@ -40,6 +40,14 @@ public sealed class SqliteJournalStore : IJournalStore
             [serializer_id]   INTEGER           NULL,
             CONSTRAINT [PK_snapshot] PRIMARY KEY ([persistence_id], [sequence_number])
         );
+        CREATE TABLE IF NOT EXISTS [eventcluster_group]
+        (
+            [name]        NVarChar(128) NOT NULL PRIMARY KEY,
+            [position]    INTEGER       NOT NULL,
+            [member]      NVarChar(128)     NULL,
+            [lease_until] INTEGER       NOT NULL,
+            [updated]     INTEGER       NOT NULL
+        );
         """;
 
     /// <summary>SQLite's result code for a constraint violation (here: a version another writer holds).</summary>
@@ -51,6 +59,7 @@ public sealed class SqliteJournalStore : IJournalStore
     private SqliteCommand? _highest;
     private SqliteCommand? _loadSnapshot;
     private SqliteCommand? _saveSnapshot;
+    private SqliteCommand? _readLog;
 
     private SqliteJournalStore(SqliteConnection connection) => _connection = connection;
 
@@ -230,6 +239,88 @@ public sealed class SqliteJournalStore : IJournalStore
     }
 
     /// <inheritdoc />
+    public List<LogRow> ReadLog(long after, long through, int max)
+    {
+        var read = _readLog ??= Prepare($"""
+            SELECT {LogRow.Columns} FROM journal
+            WHERE ordering > $after AND ordering <= $through AND deleted = 0
+            ORDER BY ordering LIMIT $max
+            """, "$after", "$through", "$max");
+        read.Parameters[0].Value = after;
+        read.Parameters[1].Value = through;
+        read.Parameters[2].Value = max;
+        var rows = new List<LogRow>(Math.Min(max, 1024));
+        using var reader = read.ExecuteReader();
+        while (reader.Read())
+            rows.Add(LogRow.Read(reader));
+
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public long HeadPosition() => Scalar("SELECT COALESCE(MAX(ordering), 0) FROM journal");
+
+    /// <inheritdoc />
+    public long CountAfter(long position) => Scalar("SELECT COUNT(*) FROM journal WHERE ordering > $p AND deleted = 0", ("$p", position));
+
+    /// <inheritdoc />
+    /// <remarks>The file lives on one machine, so the node's clock is the clock of every member.</remarks>
+    public GroupJoin JoinGroup(string group, string member, long start, TimeSpan lease)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var until = now + (long)lease.TotalMilliseconds;
+        using var command = _connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO eventcluster_group (name, position, member, lease_until, updated) VALUES ($n, $start, $m, $until, $now)
+            ON CONFLICT (name) DO NOTHING
+            """;
+        command.Parameters.AddWithValue("$n", group);
+        command.Parameters.AddWithValue("$start", start);
+        command.Parameters.AddWithValue("$m", member);
+        command.Parameters.AddWithValue("$until", until);
+        command.Parameters.AddWithValue("$now", now);
+        if (command.ExecuteNonQuery() == 1)
+            return new GroupJoin(start, false, true);
+        command.CommandText = """
+            UPDATE eventcluster_group SET member = $m, lease_until = $until
+            WHERE name = $n AND (member IS NULL OR member = $m OR lease_until < $now)
+            RETURNING position
+            """;
+        return command.ExecuteScalar() is long position ? new GroupJoin(position, false, false) : new GroupJoin(0, true, false);
+    }
+
+    /// <inheritdoc />
+    public bool ConfirmGroup(string group, string member, long position, bool leave, TimeSpan lease)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        using var command = _connection.CreateCommand();
+        command.CommandText = leave
+            ? "UPDATE eventcluster_group SET position = $p, updated = $now, member = NULL, lease_until = 0 WHERE name = $n AND member = $m"
+            : "UPDATE eventcluster_group SET position = $p, updated = $now, lease_until = $until WHERE name = $n AND member = $m";
+        command.Parameters.AddWithValue("$n", group);
+        command.Parameters.AddWithValue("$m", member);
+        command.Parameters.AddWithValue("$p", position);
+        command.Parameters.AddWithValue("$now", now);
+        command.Parameters.AddWithValue("$until", now + (long)lease.TotalMilliseconds);
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    /// <inheritdoc />
+    public List<GroupRow> ListGroups()
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = """
+            SELECT name, position, member IS NOT NULL AND lease_until > $now, updated FROM eventcluster_group ORDER BY name
+            """;
+        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var groups = new List<GroupRow>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            groups.Add(new GroupRow(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3)));
+        return groups;
+    }
+
+    /// <inheritdoc />
     public void Discard()
     {
         SqliteConnection.ClearPool(_connection);
@@ -244,6 +335,7 @@ public sealed class SqliteJournalStore : IJournalStore
         _insert?.Dispose();
         _replay?.Dispose();
         _highest?.Dispose();
+        _readLog?.Dispose();
         _connection.Dispose();
     }
 
@@ -269,6 +361,15 @@ public sealed class SqliteJournalStore : IJournalStore
         command.Parameters[2].Value = range.MaxSequenceNr;
         command.Parameters[3].Value = range.MinTicks;
         command.Parameters[4].Value = range.MaxTicks;
+    }
+
+    private long Scalar(string sql, params (string Name, object Value)[] parameters)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, parameter) in parameters)
+            command.Parameters.AddWithValue(name, parameter);
+        return command.ExecuteScalar() is long value ? value : 0;
     }
 
     private void Execute(string sql)

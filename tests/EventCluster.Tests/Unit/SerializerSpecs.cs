@@ -10,6 +10,7 @@ using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Serialization;
+using EventCluster.Messages.Subscriptions;
 
 namespace EventCluster.Tests.Unit;
 
@@ -47,6 +48,18 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
             ["ev-1", "ev-2"], [41, 42]),
         new EchoRequest("acct-1", "req-1"),
         new EchoReply("acct-1", "req-1", "akka.tcp://eventcluster@127.0.0.1:4053"),
+        new ReadEventLog("r-1", 41, new EventFilter(["deposit", "withdraw"], null, "acct-"), 1000, 2000),
+        new EventLogPage("r-1", [new EventRecord("acct-1", 3, 42, "ev-3", "deposit", """{"amount":5}""", At)], 50, 60),
+        new GetEntityHistory("r-2", "acct-1", 1, 100),
+        new EntityHistoryResult("r-2", "acct-1", true, [new EventRecord("acct-1", 1, 7, "ev-1", "deposit", "{}", At)], 3),
+        new SubscriptionRefused("r-3", "the journal could not be read: connection refused", true),
+        new EventsCommitted(1234),
+        new JoinGroup("r-4", "billing", "member-1", ReadEventLog.FromEnd),
+        new GroupJoined("r-4", "billing", 99, false, true),
+        new ConfirmGroup("r-5", "billing", "member-1", 120, true),
+        new GroupConfirmed("r-5", true),
+        new GetGroups("r-6"),
+        new GroupList("r-6", 500, [new GroupInfo("billing", 120, 380, true, At)]),
     ];
 
     public static TheoryData<IEventClusterMessage> Contracts() => new(Samples);
