@@ -180,6 +180,10 @@ public static partial class EventEndpoints
         var where = $"at {ex.Path ?? "$"} (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1})";
         if (ex.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase))
             return $"the text is not valid UTF-8 {where}";
+        if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
+            return $"unknown field {where}; the fields are entityId, type, eventId and data";
+        if (ex.Message.Contains("could not be converted", StringComparison.Ordinal))
+            return $"wrong kind of value {where}: entityId, type and eventId are strings, data is an object";
         var message = ex.Message;
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         if (cut > 0)

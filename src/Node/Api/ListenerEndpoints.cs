@@ -44,7 +44,7 @@ public static class ListenerEndpoints
         return reply switch
         {
             EntityHistoryResult { Exists: false } => Problem(StatusCodes.Status404NotFound, "no such entity", $"entity {id} has not applied any event"),
-            EntityHistoryResult history => Results.Json(new { entityId = history.EntityId, version = history.Version, events = history.Events }),
+            EntityHistoryResult history => Results.Json(new { entityId = history.EntityId, events = history.Events }),
             SubscriptionRefused refused => Refused(http, refused),
             _ => Unavailable(http, $"the node did not read the history of {id} in time"),
         };
@@ -180,7 +180,15 @@ public static class ListenerEndpoints
 
     private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
 
-    /// <summary>One Server-Sent Events response: a reader of pages and a writer to the client, joined by a bounded buffer.</summary>
+    /// <summary>How long a live stream's buffer may stay full before its reader counts as too slow.</summary>
+    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// One Server-Sent Events response: a reader of pages and a writer to the client, joined by a
+    /// bounded buffer. Stored events wait for room in the buffer; live ones are only asked for
+    /// as far as it has room, and a buffer that stays full for <see cref="StallLimit"/> ends the
+    /// stream with a reason, so a slow client costs the node a bounded buffer and nothing else.
+    /// </summary>
     private sealed class EventStream(HttpContext http, IActorRef eventLog, long after, EventFilter filter, NodeSettings settings, ILogger log)
     {
         private readonly Channel<string> _buffer = Channel.CreateBounded<string>(
@@ -218,7 +226,19 @@ public static class ListenerEndpoints
             {
                 while (!_stop.IsCancellationRequested)
                 {
-                    var request = new ReadEventLog(NewRequestId(), cursor, filter, ReadEventLog.MaxPage, caughtUp ? 5000 : 0);
+                    var room = ReadEventLog.MaxPage;
+                    if (caughtUp)
+                    {
+                        room = await RoomAsync();
+                        if (room == 0)
+                        {
+                            Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken for {StallLimit.TotalSeconds:0} s; " +
+                                       $"reconnect with Last-Event-ID: {cursor} to resume");
+                            return;
+                        }
+                    }
+
+                    var request = new ReadEventLog(NewRequestId(), cursor, filter, room, caughtUp ? 5000 : 0);
                     object page;
                     try
                     {
@@ -246,7 +266,7 @@ public static class ListenerEndpoints
                                     await _buffer.Writer.WriteAsync(frame, _stop.Token);
                                 else if (!_buffer.Writer.TryWrite(frame))
                                 {
-                                    Disconnect($"too slow: {settings.StreamBuffer} events buffered and not yet received; " +
+                                    Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken; " +
                                                $"reconnect with Last-Event-ID: {cursor} to resume");
                                     return;
                                 }
@@ -273,6 +293,29 @@ public static class ListenerEndpoints
             {
                 _buffer.Writer.TryComplete();
             }
+        }
+
+        /// <summary>
+        /// Free places in the buffer, at most a page; waits up to <see cref="StallLimit"/> for one
+        /// when it is full, and answers 0 when it stays full.
+        /// </summary>
+        private async Task<int> RoomAsync()
+        {
+            if (_buffer.Reader.Count >= settings.StreamBuffer)
+            {
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                stall.CancelAfter(StallLimit);
+                try
+                {
+                    await _buffer.Writer.WaitToWriteAsync(stall.Token);
+                }
+                catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                {
+                    return 0;
+                }
+            }
+
+            return Math.Clamp(settings.StreamBuffer - _buffer.Reader.Count, 1, ReadEventLog.MaxPage);
         }
 
         private void Disconnect(string reason)

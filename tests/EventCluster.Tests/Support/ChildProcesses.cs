@@ -60,6 +60,13 @@ public static partial class ChildProcesses
             throw new InvalidOperationException($"kill -TERM {process.Id} failed");
     }
 
+    /// <summary>Sends SIGINT, what Ctrl-C sends.</summary>
+    public static void Interrupt(Process process)
+    {
+        if (!process.HasExited && SendSignal(process.Id, SigInt) != 0)
+            throw new InvalidOperationException($"kill -INT {process.Id} failed");
+    }
+
     /// <summary>Pauses the process (SIGSTOP), as a long garbage-collection pause or a frozen VM would.</summary>
     public static void Pause(Process process)
     {
@@ -109,6 +116,7 @@ public static partial class ChildProcesses
             Kill(process);
     }
 
+    private const int SigInt = 2;
     private const int SigTerm = 15;
     private const int SigStop = 19;
     private const int SigCont = 18;

@@ -12,11 +12,15 @@ public sealed class LocalCluster : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("eventcluster-cluster");
 
-    private LocalCluster(string? journal = null, IReadOnlyList<string>? securityArguments = null)
+    private LocalCluster(string? journal = null, IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null)
     {
         Journal = journal ?? $"sqlite:{Path.Combine(_directory.Path, "journal.db")}";
         SecurityArguments = securityArguments ?? [];
+        NodeArguments = nodeArguments ?? [];
     }
+
+    /// <summary>Options given to every node only.</summary>
+    public IReadOnlyList<string> NodeArguments { get; }
 
     /// <summary>Options given to every node and client call (TLS certificate and password).</summary>
     public IReadOnlyList<string> SecurityArguments { get; }
@@ -41,9 +45,9 @@ public sealed class LocalCluster : IAsyncDisposable
     /// file unless <paramref name="journal"/> names another journal.
     /// </summary>
     public static async Task<LocalCluster> StartAsync(int count, string? journal = null,
-        IReadOnlyList<string>? securityArguments = null)
+        IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null)
     {
-        var cluster = new LocalCluster(journal, securityArguments);
+        var cluster = new LocalCluster(journal, securityArguments, nodeArguments);
         try
         {
             var ports = Enumerable.Range(0, count).Select(_ => FreePorts.Next()).ToList();
@@ -96,7 +100,7 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         var httpPort = netns is null ? FreePorts.Next() : NetworkTopology.NodePort + 1000;
         var node = NodeProcess.StartNode(port, httpPort, Seeds, Journal, Path.Combine(_directory.Path, $"node-{host}-{port}"), host, netns,
-            securityArguments ?? SecurityArguments);
+            [.. securityArguments ?? SecurityArguments, .. NodeArguments]);
         Nodes.Add(node);
         return node;
     }
