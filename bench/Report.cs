@@ -38,6 +38,32 @@ public static class Report
         return sb.ToString();
     }
 
+    /// <summary>The Markdown table of a listener run (<c>--listeners</c>), each figure beside its target.</summary>
+    public static string ListenersMarkdown(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var l = r["listeners"]!;
+        var live = l["liveLatency"]!;
+        var streams = l["sseSubscribers"]!;
+        var catchUp = l["catchUp"]!;
+        var sqlite = (string)r["journal"]! == "sqlite";
+        string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
+        string Check(bool ok) => ok ? "met" : "**missed**";
+        var catchUpTarget = sqlite ? 50_000 : 20_000;
+        var everyEvent = D(streams["subscribersWithEveryEvent"]) == D(streams["subscribers"]);
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster listener benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+                                                    $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes, the clients and the benchmark on this one machine, {r["journal"]} journal.");
+        sb.AppendLine();
+        sb.AppendLine("| Measure | Result | Target | |");
+        sb.AppendLine("|---|---|---|---|");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Live delivery, acknowledgement → line printed by `subscribe`, at {N(live["offeredPerSecond"])} events/s ({N(live["printed"])} of {N(live["acknowledged"])} printed) | p50 {N(live["p50Ms"], "0.0")} ms, p99 {N(live["p99Ms"], "0.0")} ms, max {N(live["maxMs"], "0.0")} ms | p50 ≤ 20 ms, p99 ≤ 100 ms | {Check(D(live["p50Ms"]) <= 20 && D(live["p99Ms"]) <= 100 && D(live["missing"]) == 0)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Catch-up read of {N(catchUp["events"])} events by `subscribe --from POSITION` | {N(catchUp["eventsPerSecond"])} events/s ({N(catchUp["secondsReading"], "0.0")} s; {N(catchUp["eventsPerSecondFromStart"])}/s counting start-up) | ≥ {catchUpTarget:N0} events/s | {Check(D(catchUp["eventsPerSecond"]) >= catchUpTarget && (bool)catchUp["positionsIncrease"]!)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| {N(streams["subscribers"])} Server-Sent Event streams at {N(streams["offeredPerSecond"])} events/s: streams that received all {N(streams["acknowledged"])} events in order | {N(streams["subscribersWithEveryEvent"])} | all | {Check(everyEvent)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Node CPU for that load without / with the streams (delivery cost per event per stream) | {N(streams["nodeCpuSecondsWithoutStreams"], "0.0")} s / {N(streams["nodeCpuSecondsWithStreams"], "0.0")} s ({N(streams["deliveryCpuMicrosecondsPerEventPerSubscriber"], "0.00")} µs) | reported | |");
+        return sb.ToString();
+    }
+
     /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>
     private static double D(JsonNode? value) => double.Parse(value!.ToJsonString(), CultureInfo.InvariantCulture);
 }

@@ -1,10 +1,18 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using EventCluster.Client.Cli;
 
 namespace EventCluster.Client.Commands;
 
-/// <summary>One line of an acked (or sent) file: <c>{"entityId":…,"eventId":…}</c>.</summary>
-public sealed record AckedRecord(string EntityId, string EventId)
+/// <summary>
+/// One line of an acked (or sent) file: <c>{"entityId":…,"eventId":…}</c>; an acked line also
+/// carries the event's <c>position</c> and <c>ackedAt</c>, when the client got the acknowledgement.
+/// </summary>
+public sealed record AckedRecord(
+    string EntityId,
+    string EventId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Position = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? AckedAt = null)
 {
     /// <summary>The file beside an acked file that lists every event sent, acknowledged or not.</summary>
     public static string SentFileOf(string ackedFile) => ackedFile + ".sent";

@@ -110,7 +110,7 @@ public static class LoadCommand
                     case EventAccepted accepted:
                         if (accepted.Duplicate)
                             Interlocked.Increment(ref duplicates);
-                        records?.Acked(command!);
+                        records?.Acked(command!, accepted.Position);
                         Interlocked.Increment(ref acked);
                         latencies.RecordValue(Math.Clamp(latency.Ticks / 10, 1, latencies.HighestTrackableValue));
                         break;
@@ -262,10 +262,11 @@ public static class LoadCommand
                 _sent.WriteLine(new AckedRecord(command.EntityId, command.EventId).ToLine());
         }
 
-        public void Acked(SubmitEvent command)
+        public void Acked(SubmitEvent command, long? position)
         {
+            var at = DateTimeOffset.UtcNow;
             lock (_gate)
-                _acked.WriteLine(new AckedRecord(command.EntityId, command.EventId).ToLine());
+                _acked.WriteLine(new AckedRecord(command.EntityId, command.EventId, position, at).ToLine());
         }
 
         public async ValueTask DisposeAsync()

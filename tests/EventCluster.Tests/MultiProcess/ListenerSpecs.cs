@@ -53,6 +53,9 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
         var printed = events.Select(e => e.GetProperty("eventId").GetString()!).ToList();
         Assert.Equal(printed.Count, printed.Distinct().Count());
         Assert.Equal(acked.ToHashSet(), printed.ToHashSet());
+        // Each event at the position its acknowledgement gave.
+        var ackedPositions = AckedPositions(crashed).Concat(AckedPositions(left)).ToDictionary();
+        Assert.All(events, e => Assert.Equal(ackedPositions[e.GetProperty("eventId").GetString()!], e.GetProperty("position").GetInt64()));
         Assert.Single(subscriber.Stderr.Split('\n'), line => line.StartsWith("caught up at", StringComparison.Ordinal));
     }
 
@@ -267,6 +270,10 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
 
     private static IEnumerable<string> AckedIds(string file) =>
         File.ReadLines(file).Where(line => line.Length > 0).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("eventId").GetString()!);
+
+    private static IEnumerable<KeyValuePair<string, long>> AckedPositions(string file) =>
+        File.ReadLines(file).Where(line => line.Length > 0).Select(line => JsonDocument.Parse(line).RootElement)
+            .Select(e => KeyValuePair.Create(e.GetProperty("eventId").GetString()!, e.GetProperty("position").GetInt64()));
 
     /// <summary>The events of a stream up to its caught-up frame, and every frame read.</summary>
     private static async Task<(List<JsonElement> Events, List<Frame> Frames)> ReadStreamAsync(HttpClient http, HttpRequestMessage request, bool untilCaughtUp)
