@@ -45,6 +45,30 @@ public sealed class BenchSpecs : IDisposable
     }
 
     [Fact]
+    public async Task Should_write_every_listener_figure_of_a_quick_run()
+    {
+        var output = Path.Combine(_directory.Path, "listeners.json");
+
+        var (code, stdout, stderr) = await RunAsync(TimeSpan.FromMinutes(15), "--quick", "--listeners", "--out", output);
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var listeners = JsonNode.Parse(await File.ReadAllTextAsync(output))!["listeners"]!;
+        var live = listeners["liveLatency"]!;
+        Assert.Equal(50_000, (long)live["acknowledged"]!);
+        Assert.Equal(0, (long)live["missing"]!);
+        Assert.True((double)live["p50Ms"]! > 0 && (double)live["p99Ms"]! >= (double)live["p50Ms"]!);
+        var streams = listeners["sseSubscribers"]!;
+        Assert.Equal(100, (long)streams["subscribers"]!);
+        Assert.Equal(100, (long)streams["subscribersWithEveryEvent"]!);
+        Assert.True((double)streams["nodeCpuSecondsWithStreams"]! > 0);
+        var catchUp = listeners["catchUp"]!;
+        Assert.Equal(200_000, (long)catchUp["events"]!);
+        Assert.True((bool)catchUp["positionsIncrease"]!);
+        Assert.True((double)catchUp["eventsPerSecond"]! > 0);
+        Assert.Contains("| Live delivery", await File.ReadAllTextAsync(Path.ChangeExtension(output, ".md")));
+    }
+
+    [Fact]
     public async Task Should_refuse_to_run_without_a_results_file()
     {
         var (code, _, stderr) = await RunAsync(TimeSpan.FromMinutes(1), "--quick");
