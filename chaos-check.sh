@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Chaos check: runs load against a local cluster of its own while killing nodes (kill -9) at
 # random and restarting them, then verifies that every acknowledged event was applied exactly
-# once (0 lost, 0 duplicated, 0 unexpected, versions contiguous). Exit 0 only when it holds.
+# once (0 lost, 0 duplicated, 0 unexpected, versions contiguous), and that a webhook
+# subscription delivered every acknowledged event at least once to a receiver, in order per
+# entity (repeats are counted and printed). Exit 0 only when both hold.
 #
 #   ./chaos-check.sh                 3 nodes, 10 crashes
 #   CRASHES=25 ./chaos-check.sh      more crashes
-#   BASE_PORT=4153 NODES=3           nodes on 4153, 4154 (the seeds), 4155...; HTTP on port+1000
+#   BASE_PORT=4153 NODES=3           nodes on 4153, 4154 (the seeds), 4155...; HTTP on port+1000; receiver on port+2000
 #
 # It uses its own temporary journal and ports, so it can run beside ./run-local-cluster.sh.
 set -euo pipefail
@@ -34,8 +36,10 @@ client() { dotnet src/Client/bin/Release/net10.0/eventcluster.dll "$@"; }
 
 pids=()
 load_pid=
+receiver_pid=
 cleanup() {
   [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
+  [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
@@ -67,6 +71,13 @@ wait_up() {
 for ((i = 0; i < nodes; i++)); do start_node "$i"; done
 wait_up
 echo "Cluster of $nodes nodes Up (ports $base-$((base + nodes - 1)), journal $journal)."
+
+# A webhook receiver, and a subscription that delivers every event to it.
+receiver_port=$((base + 2000))
+client webhooks receive --port "$receiver_port" >"$work/deliveries.jsonl" 2>"$work/receiver.log" &
+receiver_pid=$!
+client webhooks add --name chaos --url "http://127.0.0.1:$receiver_port/hook" --from start >/dev/null
+echo "Webhook subscription 'chaos' delivers to a receiver on port $receiver_port."
 
 # Load rounds run back to back until the crashes are done; each records what it sent and what
 # was acknowledged.
@@ -117,12 +128,22 @@ done
 rounds=$(ls "$work"/load-*.json | wc -l)
 failed_rounds=$( [ -f "$work/failed-rounds" ] && wc -l <"$work/failed-rounds" || echo 0)
 
+# Webhooks: wait (at most 120 s) until the receiver has every acknowledged event, then check order.
+cat "$work"/acked-*.jsonl >"$work/acked-all.jsonl"
+deadline=$((SECONDS + 120))
+webhook_ok=1
+until webhooks=$(client webhooks check --acked "$work/acked-all.jsonl" --deliveries "$work/deliveries.jsonl"); do
+  if ((SECONDS >= deadline)); then webhook_ok=0; break; fi
+  sleep 2
+done
+
 echo
 echo "crashes: $crashes   load rounds: $rounds (failed: $failed_rounds)   acknowledged: $total_acked"
 echo "lost: $lost   duplicated: $duplicated   unexpected: $unexpected   gaps: $gaps   unverifiable files: $failed"
+echo "webhook deliveries: $(head -1 <<<"$webhooks")"
 echo "logs and files: $work"
-if ((lost + duplicated + unexpected + gaps + failed + failed_rounds == 0)); then
-  echo "OK: every acknowledged event applied exactly once"
+if ((lost + duplicated + unexpected + gaps + failed + failed_rounds == 0 && webhook_ok == 1)); then
+  echo "OK: every acknowledged event applied exactly once and delivered to the webhook at least once, in order per entity"
 else
   echo "FAILED"
   exit 1

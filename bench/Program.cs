@@ -8,7 +8,7 @@ using EventCluster.Bench;
 
 // dotnet run -c Release --project bench -- [--quick] --out FILE [--journal sqlite|postgres:CONNECTION-STRING]
 const string usage = """
-    usage: dotnet run -c Release --project bench -- [--quick] [--listeners] --out FILE [--journal JOURNAL] [--keep-work]
+    usage: dotnet run -c Release --project bench -- [--quick] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work]
 
       --out FILE        where to write the results (JSON); the Markdown table goes beside it (FILE with .md)
       --quick           a smaller run in under 5 minutes: fewer rounds and trials, 100,000 entities instead of 1,000,000
@@ -16,12 +16,15 @@ const string usage = """
       --keep-work       keep the run's directory (node logs, journal) instead of deleting it
       --listeners       the listener figures instead: live latency at 5,000 events/s, 100 Server-Sent Event streams
                         at 2,000 events/s with the node CPU they cost, catch-up read over 1,000,000 events (200,000 with --quick)
+      --webhooks        the webhook figures instead: deliveries/s to a local receiver, latency at 500 events/s,
+                        seconds until a subscription resumes after kill -9 of its node
     """;
 
 string? outPath = null;
 var quick = false;
 var keepWork = false;
 var listeners = false;
+var webhooks = false;
 string? journalOption = null;
 for (var i = 0; i < args.Length; i++)
 {
@@ -35,6 +38,9 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--listeners":
             listeners = true;
+            break;
+        case "--webhooks":
+            webhooks = true;
             break;
         case "--out" when i + 1 < args.Length:
             outPath = args[++i];
@@ -90,6 +96,25 @@ try
     Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
     var seeds = cluster.Seeds;
     var loadTimeout = TimeSpan.FromMinutes(30);
+    if (webhooks)
+    {
+        Say("warming up...");
+        await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
+        var figures = await Webhooks.RunAsync(repository, cluster, workDir, quick, Say);
+        var webhookResult = new JsonObject
+        {
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["commit"] = commit,
+            ["quick"] = quick,
+            ["machine"] = Machine.Describe(),
+            ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
+            ["webhooks"] = figures,
+            ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
+        };
+        await WriteResultsAsync(webhookResult, Report.WebhooksMarkdown(webhookResult));
+        return 0;
+    }
+
     if (listeners)
     {
         Say("warming up...");

@@ -64,6 +64,28 @@ public static class Report
         return sb.ToString();
     }
 
+    /// <summary>The Markdown table of a webhook run (<c>--webhooks</c>), each figure beside its target.</summary>
+    public static string WebhooksMarkdown(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var w = r["webhooks"]!;
+        var throughput = w["throughput"]!;
+        var latency = w["latency"]!;
+        var resume = w["resume"]!;
+        string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
+        string Check(bool ok) => ok ? "met" : "**missed**";
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster webhook benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+                                                    $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes, the clients and the receiver on this one machine, {r["journal"]} journal.");
+        sb.AppendLine();
+        sb.AppendLine("| Measure | Result | Target | |");
+        sb.AppendLine("|---|---|---|---|");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Deliveries to a local receiver ({N(throughput["events"])} stored events, concurrency 64) | {N(throughput["deliveriesPerSecond"])}/s ({N(throughput["seconds"], "0.0")} s) | ≥ 2,000/s | {Check(D(throughput["deliveriesPerSecond"]) >= 2000)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Delivery latency, acknowledgement → receiver, at {N(latency["offeredPerSecond"])} events/s ({N(latency["events"])} events) | p50 {N(latency["p50Ms"], "0.0")} ms, p99 {N(latency["p99Ms"], "0.0")} ms, max {N(latency["maxMs"], "0.0")} ms | p99 ≤ 200 ms | {Check(D(latency["p99Ms"]) <= 200)} |");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| Resume on a survivor after kill -9 of the runner's node | {N(resume["secondsToResume"], "0.0")} s | ≤ 15 s | {Check(D(resume["secondsToResume"]) <= 15)} |");
+        return sb.ToString();
+    }
+
     /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>
     private static double D(JsonNode? value) => double.Parse(value!.ToJsonString(), CultureInfo.InvariantCulture);
 }

@@ -19,6 +19,12 @@ const string usage = """
                 the events after POSITION (start: all, the default; end: only new ones), stored then live, in position order;
                 with --group the cluster keeps the position; --max N exits after N events, Ctrl-C exits 0
       groups [--json]   every group with its position and lag
+      webhooks add --name NAME --url URL [--type TYPE]... [--entity-prefix P] [--from start|end|POSITION] [--secret S]
+                   [--max-attempts N] [--concurrency N] [--json]      a subscription the cluster delivers by HTTP POST
+      webhooks list|show --name NAME|remove --name NAME|replay-parked --name NAME [--json]
+                   (with --api-token TOKEN or env EVENTCLUSTER_API_TOKEN when the nodes have one)
+      webhooks receive [--port 8080] [--secret S]   a small receiver that prints each delivery as a JSON line
+      webhooks check --acked FILE --deliveries FILE [--json]   every acked event received, in order per entity; repeats counted
       certs create --out DIR   a development TLS certificate for a cluster (DIR/eventcluster.pfx and its password)
 
     options for every command:
@@ -35,6 +41,7 @@ var valueOptions = new HashSet<string>
 {
     "--seeds", "--timeout", "--entity", "--type", "--data", "--id", "--events", "--entities", "--concurrency", "--rate", "--acked",
     "--entity-prefix", "--tls-certificate", "--tls-password", "--out", "--from", "--limit", "--group", "--max",
+    "--name", "--url", "--secret", "--max-attempts", "--api-token", "--port", "--deliveries",
 };
 try
 {
@@ -60,7 +67,8 @@ try
         "history" => await HistoryCommand.RunAsync(parsed, seeds, timeout),
         "subscribe" => await SubscribeCommand.RunAsync(parsed, seeds, timeout),
         "groups" => await GroupsCommand.RunAsync(parsed, seeds, timeout),
-        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify, history, subscribe, groups, certs)"),
+        "webhooks" => await WebhooksCommand.RunAsync(parsed, seeds, timeout),
+        _ => throw new UsageException($"unknown command '{parsed.Command}' (send, get, status, load, verify, history, subscribe, groups, webhooks, certs)"),
     };
 }
 catch (UsageException ex)

@@ -12,7 +12,7 @@ public sealed class Arguments
     public static readonly IReadOnlySet<string> GlobalOptions = new HashSet<string> { "--seeds", "--timeout", "--tls-certificate", "--tls-password" };
 
     /// <summary>Commands made of two words (<c>certs create</c>).</summary>
-    private static readonly IReadOnlySet<string> CommandsWithAction = new HashSet<string> { "certs" };
+    private static readonly IReadOnlySet<string> CommandsWithAction = new HashSet<string> { "certs", "webhooks" };
 
     private readonly Dictionary<string, List<string>> _values;
     private readonly HashSet<string> _flags;

@@ -249,6 +249,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             Receive<GroupJoined>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupConfirmed>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupList>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<Messages.Webhooks.WebhookAnswer>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<QueryRejected>(reply =>
             {
                 if (reply.EntityId.Length == 0)

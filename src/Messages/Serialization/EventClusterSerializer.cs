@@ -10,6 +10,7 @@ using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Webhooks;
 
 namespace EventCluster.Messages.Serialization;
 
@@ -73,6 +74,12 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(GroupConfirmed)] = "GCD",
         [typeof(GetGroups)] = "GLQ",
         [typeof(GroupList)] = "GLR",
+        [typeof(AddWebhook)] = "WA",
+        [typeof(GetWebhooks)] = "WG",
+        [typeof(RemoveWebhook)] = "WR",
+        [typeof(ReplayParked)] = "WP",
+        [typeof(WebhookAnswer)] = "WX",
+        [typeof(WebhooksChanged)] = "WC",
     };
 
     private static readonly IReadOnlyDictionary<string, Type> TypesByManifest =

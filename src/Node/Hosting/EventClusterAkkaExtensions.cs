@@ -17,6 +17,8 @@ using EventCluster.Node.Entities;
 using EventCluster.Node.Ingress;
 using EventCluster.Node.Journal;
 using EventCluster.Node.Subscriptions;
+using EventCluster.Node.Webhooks;
+using Akka.Cluster.Tools.Singleton;
 
 namespace EventCluster.Node.Hosting;
 
@@ -106,9 +108,27 @@ public static class EventClusterAkkaExtensions
                 var eventLog = system.ActorOf(EventLogActor.Props(new EventLog(system, database), settings.RecentEvents), EventLogActor.Name);
                 registry.Register<EventLogActor>(eventLog);
 
+                // Webhooks: one coordinator in the cluster (a singleton) runs every subscription;
+                // any node manages them.
+                var http = new HttpClient(new SocketsHttpHandler
+                {
+                    AllowAutoRedirect = false,
+                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                    MaxConnectionsPerServer = 256,
+                }) { Timeout = Timeout.InfiniteTimeSpan };
+                system.RegisterOnTermination(http.Dispose);
+                var webhookContext = new WebhookContext(eventLog, new EventLog(system, database), database, http,
+                    Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(), settings.WebhookAllowedHosts);
+                system.ActorOf(ClusterSingletonManager.Props(WebhookCoordinator.Props(webhookContext), PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system)), WebhookCoordinator.Name);
+                var coordinator = system.ActorOf(ClusterSingletonProxy.Props($"/user/{WebhookCoordinator.Name}",
+                    ClusterSingletonProxySettings.Create(system)), WebhookCoordinator.Name + "-proxy");
+                var webhooks = system.ActorOf(WebhookManager.Props(new WebhookService(database, coordinator, settings)), "webhook-manager");
+                registry.Register<WebhookManager>(webhooks);
+
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
-                var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status, eventLog), IngressActor.Name);
+                var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status, eventLog, webhooks), IngressActor.Name);
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");

@@ -28,7 +28,8 @@ public sealed record NodeSettings(
     int MaxStreams = 100,
     int StreamBuffer = 1000,
     int StreamHeartbeatSeconds = 15,
-    int RecentEvents = 20_000)
+    int RecentEvents = 20_000,
+    IReadOnlySet<string>? WebhookAllowedHosts = null)
 {
     /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
@@ -48,6 +49,8 @@ public sealed record NodeSettings(
             "events a stream may buffer; a live subscriber that falls this far behind is disconnected (default 1000)"),
         ("--stream-heartbeat", "EVENTCLUSTER_STREAM_HEARTBEAT", "StreamHeartbeat", "seconds between heartbeat comments on a quiet stream (default 15)"),
         ("--recent-events", "EVENTCLUSTER_RECENT_EVENTS", "RecentEvents", "recent events kept in memory for live subscribers (default 20000)"),
+        ("--webhook-allowed-hosts", "EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS", "WebhookAllowedHosts",
+            "comma-separated host names webhook subscriptions may call (default: any)"),
     ];
 
     /// <summary>The Akka address of this node.</summary>
@@ -91,7 +94,10 @@ public sealed record NodeSettings(
             ParseCount("--max-streams", Value("--max-streams"), 100, 1, 100_000),
             ParseCount("--stream-buffer", Value("--stream-buffer"), 1000, 10, 1_000_000),
             ParseCount("--stream-heartbeat", Value("--stream-heartbeat"), 15, 1, 3600),
-            ParseCount("--recent-events", Value("--recent-events"), 20_000, 1000, 10_000_000));
+            ParseCount("--recent-events", Value("--recent-events"), 20_000, 1000, 10_000_000),
+            Value("--webhook-allowed-hosts") is { } hosts
+                ? hosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase)
+                : null);
     }
 
     private static X509Certificate2 LoadCertificate(string path, string? password)

@@ -6,6 +6,7 @@ using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Webhooks;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Cluster;
 
@@ -24,8 +25,13 @@ public sealed class IngressActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
-    public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog)
+    public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks)
     {
+        // Webhook management: the node's manager checks the token and the definition.
+        Receive<AddWebhook>(webhooks.Forward);
+        Receive<GetWebhooks>(webhooks.Forward);
+        Receive<RemoveWebhook>(webhooks.Forward);
+        Receive<ReplayParked>(webhooks.Forward);
         // Listeners' requests: the node's event-log reader checks and answers them.
         Receive<ReadEventLog>(eventLog.Forward);
         Receive<GetEntityHistory>(eventLog.Forward);
@@ -72,8 +78,8 @@ public sealed class IngressActor : ReceiveActor
     }
 
     /// <summary>Props of the ingress.</summary>
-    public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog) =>
-        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog));
+    public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks) =>
+        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks));
 
     private QueryRejected Fail(string entityId, string what, Exception ex)
     {

@@ -135,6 +135,9 @@ public interface IJournalStore : IDisposable
     /// <summary>Every group, by name.</summary>
     List<GroupRow> ListGroups();
 
+    /// <summary>The connection, for the SQL both databases share (webhooks).</summary>
+    DbConnection Connection { get; }
+
     /// <summary>Closes a connection that failed, so that it is never used again.</summary>
     void Discard();
 }

@@ -60,6 +60,32 @@ public sealed class PostgresJournalStore : IJournalStore
             CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number)
         );
         ALTER TABLE journal ADD COLUMN IF NOT EXISTS event_manifest text NULL;
+        CREATE TABLE IF NOT EXISTS eventcluster_webhook (
+            name          text    NOT NULL PRIMARY KEY,
+            url           text    NOT NULL,
+            types         text    NOT NULL,
+            entity_prefix text        NULL,
+            secret        text        NULL,
+            max_attempts  integer NOT NULL,
+            concurrency   integer NOT NULL,
+            position      bigint  NOT NULL,
+            delivered     bigint  NOT NULL,
+            retries       bigint  NOT NULL,
+            last_error    text        NULL,
+            runner        text        NULL,
+            created       bigint  NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS eventcluster_webhook_parked (
+            name       text    NOT NULL,
+            position   bigint  NOT NULL,
+            entity_id  text    NOT NULL,
+            version    bigint  NOT NULL,
+            event_id   text    NOT NULL,
+            attempts   integer NOT NULL,
+            last_error text    NOT NULL,
+            parked_at  bigint  NOT NULL,
+            PRIMARY KEY (name, position)
+        );
         CREATE TABLE IF NOT EXISTS eventcluster_group (
             name        text   NOT NULL PRIMARY KEY,
             position    bigint NOT NULL,
@@ -145,7 +171,8 @@ public sealed class PostgresJournalStore : IJournalStore
 
     /// <summary>True when both tables and the <c>event_manifest</c> column exist in the connection's schema.</summary>
     private const string SchemaComplete = """
-        SELECT to_regclass('snapshot') IS NOT NULL AND to_regclass('eventcluster_group') IS NOT NULL AND EXISTS (
+        SELECT to_regclass('snapshot') IS NOT NULL AND to_regclass('eventcluster_group') IS NOT NULL
+            AND to_regclass('eventcluster_webhook_parked') IS NOT NULL AND EXISTS (
             SELECT 1 FROM information_schema.columns
             WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'event_manifest')
         """;
@@ -375,6 +402,9 @@ public sealed class PostgresJournalStore : IJournalStore
             groups.Add(new GroupRow(reader.GetString(0), reader.GetInt64(1), reader.GetBoolean(2), reader.GetInt64(3)));
         return groups;
     }
+
+    /// <inheritdoc />
+    public System.Data.Common.DbConnection Connection => _connection;
 
     /// <inheritdoc />
     public void Discard() => Dispose();

@@ -40,6 +40,34 @@ public sealed class SqliteJournalStore : IJournalStore
             [serializer_id]   INTEGER           NULL,
             CONSTRAINT [PK_snapshot] PRIMARY KEY ([persistence_id], [sequence_number])
         );
+        CREATE TABLE IF NOT EXISTS [eventcluster_webhook]
+        (
+            [name]          NVarChar(128)  NOT NULL PRIMARY KEY,
+            [url]           NVarChar(2048) NOT NULL,
+            [types]         NVarChar(8000) NOT NULL,
+            [entity_prefix] NVarChar(128)      NULL,
+            [secret]        NVarChar(256)      NULL,
+            [max_attempts]  INTEGER        NOT NULL,
+            [concurrency]   INTEGER        NOT NULL,
+            [position]      INTEGER        NOT NULL,
+            [delivered]     INTEGER        NOT NULL,
+            [retries]       INTEGER        NOT NULL,
+            [last_error]    NVarChar(1000)     NULL,
+            [runner]        NVarChar(255)      NULL,
+            [created]       INTEGER        NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS [eventcluster_webhook_parked]
+        (
+            [name]       NVarChar(128)  NOT NULL,
+            [position]   INTEGER        NOT NULL,
+            [entity_id]  NVarChar(128)  NOT NULL,
+            [version]    INTEGER        NOT NULL,
+            [event_id]   NVarChar(128)  NOT NULL,
+            [attempts]   INTEGER        NOT NULL,
+            [last_error] NVarChar(1000) NOT NULL,
+            [parked_at]  INTEGER        NOT NULL,
+            PRIMARY KEY ([name], [position])
+        );
         CREATE TABLE IF NOT EXISTS [eventcluster_group]
         (
             [name]        NVarChar(128) NOT NULL PRIMARY KEY,
@@ -319,6 +347,9 @@ public sealed class SqliteJournalStore : IJournalStore
             groups.Add(new GroupRow(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3)));
         return groups;
     }
+
+    /// <inheritdoc />
+    public System.Data.Common.DbConnection Connection => _connection;
 
     /// <inheritdoc />
     public void Discard()

@@ -94,6 +94,15 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
             return new EntityHistoryResult(query.RequestId, query.EntityId, version > 0, events, version);
         });
 
+    /// <summary>One event of an entity by version, or null when there is none.</summary>
+    public Task<EventRecord?> ReadEventAsync(string entityId, long version) =>
+        database.Readers.RunAsync(store =>
+        {
+            var persistenceId = EventEntity.PersistenceIdOf(entityId);
+            var row = store.Read(persistenceId, version, version, 1).FirstOrDefault();
+            return row is null ? null : ToRecord(new LogRow(persistenceId, row), EventFilter.All);
+        });
+
     /// <summary>Joins a group, creating it after <paramref name="from"/> (or at the current end) when it is new.</summary>
     public Task<GroupJoined> JoinGroupAsync(JoinGroup join) =>
         database.Readers.RunAsync(store =>

@@ -11,6 +11,7 @@ using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Webhooks;
 
 namespace EventCluster.Tests.Unit;
 
@@ -60,6 +61,14 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
         new GroupConfirmed("r-5", true),
         new GetGroups("r-6"),
         new GroupList("r-6", 500, [new GroupInfo("billing", 120, 380, true, At)]),
+        new AddWebhook("r-7", new WebhookDefinition("orders", "https://example.test/hook", ["deposit"], "acct-", "s3cret", 10, 16), 0, "token"),
+        new GetWebhooks("r-8", "orders", null),
+        new RemoveWebhook("r-9", "orders", "token"),
+        new ReplayParked("r-10", "orders", null),
+        new WebhookAnswer("r-8", 200, null,
+            [new WebhookInfo("orders", "https://example.test/hook", ["deposit"], "acct-", true, 10, 16, 40, 2, 38, 3, 1, "HTTP 400", "akka.tcp://eventcluster@127.0.0.1:4053")],
+            [new ParkedEvent(12, "acct-1", 3, "ev-3", 1, "HTTP 400 Bad Request", At)]),
+        new WebhooksChanged("orders"),
     ];
 
     public static TheoryData<IEventClusterMessage> Contracts() => new(Samples);

@@ -1,0 +1,260 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using EventCluster.Client.Cli;
+using EventCluster.Client.Connection;
+using EventCluster.Messages;
+using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Webhooks;
+
+namespace EventCluster.Client.Commands;
+
+/// <summary><c>webhooks add|list|show|remove|replay-parked|receive</c>: subscriptions the cluster delivers over HTTP.</summary>
+public static class WebhooksCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    {
+        var total = timeout ?? TimeSpan.FromSeconds(30);
+        var token = args.Value("--api-token") ?? NonEmpty(Environment.GetEnvironmentVariable("EVENTCLUSTER_API_TOKEN"));
+        var requestId = Guid.NewGuid().ToString("N");
+        IEventClusterMessage request;
+        switch (args.Action)
+        {
+            case "add":
+                args.AllowOnly("--name", "--url", "--type", "--entity-prefix", "--from", "--secret", "--max-attempts", "--concurrency", "--api-token", "--json");
+                var fromText = args.Value("--from") ?? "start";
+                if (!Positions.TryParseFrom(fromText, out var after))
+                    throw new UsageException($"--from '{fromText}' must be start, end or a position (a whole number of 0 or more)");
+                var definition = new WebhookDefinition(args.Required("--name"), args.Required("--url"), args.Values("--type"), args.Value("--entity-prefix"),
+                    args.Value("--secret"), (int)args.Integer("--max-attempts", WebhookDefinition.DefaultMaxAttempts, 1, 100),
+                    (int)args.Integer("--concurrency", WebhookDefinition.DefaultConcurrency, 1, 256));
+                request = new AddWebhook(requestId, definition, after, token);
+                break;
+            case "list":
+                args.AllowOnly("--api-token", "--json");
+                request = new GetWebhooks(requestId, null, token);
+                break;
+            case "show":
+                args.AllowOnly("--name", "--api-token", "--json");
+                request = new GetWebhooks(requestId, args.Required("--name"), token);
+                break;
+            case "remove":
+                args.AllowOnly("--name", "--api-token", "--json");
+                request = new RemoveWebhook(requestId, args.Required("--name"), token);
+                break;
+            case "replay-parked":
+                args.AllowOnly("--name", "--api-token", "--json");
+                request = new ReplayParked(requestId, args.Required("--name"), token);
+                break;
+            case "receive":
+                args.AllowOnly("--port", "--secret");
+                return await ReceiveAsync((int)args.Integer("--port", 8080, 1, 65535), args.Value("--secret"));
+            case "check":
+                args.AllowOnly("--acked", "--deliveries", "--json");
+                return Check(args.Required("--acked"), args.Required("--deliveries"), args.Flag("--json"));
+            default:
+                throw new UsageException($"'webhooks' needs add, list, show, remove, replay-parked, receive or check{(args.Action is null ? "" : $", not '{args.Action}'")}");
+        }
+
+        await using var connection = ClusterConnection.Connect(seeds);
+        object reply;
+        try
+        {
+            reply = await connection.ListenAsync(requestId, request, total);
+        }
+        catch (TimeoutException)
+        {
+            throw ConnectionErrors.NoAnswer(seeds, total, "the webhook request");
+        }
+
+        if (reply is not WebhookAnswer answer)
+            throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
+        if (answer.Status is < 200 or >= 300)
+        {
+            Output.Error(answer.Reason ?? $"refused ({answer.Status})");
+            return answer.Status switch
+            {
+                400 => ExitCodes.Usage,
+                503 => ExitCodes.Unreachable,
+                _ => ExitCodes.Rejected,
+            };
+        }
+
+        if (args.Flag("--json"))
+        {
+            Output.WriteJson(args.Action switch
+            {
+                "show" => new { subscription = answer.Webhooks[0], parkedEvents = answer.Parked },
+                "add" => answer.Webhooks[0],
+                "list" => new { subscriptions = answer.Webhooks },
+                _ => (object)new { done = answer.Reason },
+            });
+            return ExitCodes.Success;
+        }
+
+        switch (args.Action)
+        {
+            case "add" or "show":
+                Print(answer.Webhooks[0]);
+                foreach (var parked in answer.Parked)
+                    Console.Out.WriteLine($"  parked {parked.Position}: {parked.EntityId} v{parked.Version} {parked.EventId}, {parked.Attempts} attempts, {parked.LastError} ({parked.ParkedAt:O})");
+                break;
+            case "list":
+                Console.Out.WriteLine($"{"name",-24} {"position",10} {"lag",8} {"delivered",10} {"retries",8} {"parked",7}  url");
+                foreach (var webhook in answer.Webhooks)
+                    Console.Out.WriteLine($"{webhook.Name,-24} {webhook.Position,10} {webhook.Lag,8} {webhook.Delivered,10} {webhook.Retries,8} {webhook.Parked,7}  {webhook.Url}");
+                break;
+            default:
+                Console.Out.WriteLine(answer.Reason);
+                break;
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static void Print(WebhookInfo webhook) =>
+        Console.Out.WriteLine($"""
+            name:          {webhook.Name}
+            url:           {webhook.Url}
+            types:         {(webhook.Types.Count == 0 ? "all" : string.Join(", ", webhook.Types))}
+            entity prefix: {webhook.EntityPrefix ?? "-"}
+            signed:        {(webhook.HasSecret ? "yes (secret set)" : "no")}
+            max attempts:  {webhook.MaxAttempts}
+            concurrency:   {webhook.Concurrency}
+            position:      {webhook.Position} (lag {webhook.Lag})
+            delivered:     {webhook.Delivered}
+            retries:       {webhook.Retries}
+            parked:        {webhook.Parked}
+            last error:    {webhook.LastError ?? "-"}
+            runner:        {webhook.Runner ?? "-"}
+            """);
+
+    /// <summary>
+    /// A small receiver for trying webhooks out: answers 200 to every POST on <paramref name="port"/>
+    /// and prints one JSON line per delivery with its headers' subscription, event id and
+    /// position, and with a secret whether the signature verified. Ctrl-C stops it.
+    /// </summary>
+    private static async Task<int> ReceiveAsync(int port, string? secret)
+    {
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://+:{port}/");
+        try
+        {
+            listener.Start();
+        }
+        catch (HttpListenerException)
+        {
+            listener.Prefixes.Clear();
+            listener.Prefixes.Add($"http://localhost:{port}/");
+            listener.Start();
+        }
+
+        Console.Error.WriteLine($"receiving webhooks on port {port}; Ctrl-C stops");
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var registration = stop.Token.Register(listener.Stop);
+        while (!stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync();
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            var bytes = body.ToArray();
+            bool? verified = secret is null
+                ? null
+                : CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(context.Request.Headers["EventCluster-Signature"] ?? ""),
+                    Encoding.ASCII.GetBytes("sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), bytes))));
+            context.Response.StatusCode = verified == false ? 401 : 200;
+            context.Response.Close();
+            Console.Out.WriteLine(JsonSerializer.Serialize(new
+            {
+                subscription = context.Request.Headers["EventCluster-Subscription"],
+                eventId = context.Request.Headers["EventCluster-Event-Id"],
+                position = context.Request.Headers["EventCluster-Position"],
+                signatureVerified = verified,
+                @event = JsonDocument.Parse(bytes).RootElement,
+            }, Output.JsonLine));
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Compares what <c>webhooks receive</c> printed with an acked file: every acknowledged event
+    /// delivered at least once, each entity's versions arriving in order (a version only after
+    /// every earlier one arrived at least once), and the repeats counted. Exit 1 when an event is
+    /// missing or out of order.
+    /// </summary>
+    private static int Check(string ackedPath, string deliveriesPath, bool json)
+    {
+        var acked = AckedRecord.ReadAll(ackedPath);
+        if (!File.Exists(deliveriesPath))
+            throw new UsageException($"file '{deliveriesPath}' does not exist");
+        var deliveries = new List<(string EntityId, long Version, string EventId)>();
+        foreach (var line in File.ReadLines(deliveriesPath).Where(l => l.Length > 0))
+        {
+            try
+            {
+                var e = JsonDocument.Parse(line).RootElement.GetProperty("event");
+                deliveries.Add((e.GetProperty("entityId").GetString()!, e.GetProperty("version").GetInt64(), e.GetProperty("eventId").GetString()!));
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new UsageException($"{deliveriesPath}: not a line of 'webhooks receive': {line[..Math.Min(line.Length, 80)]}");
+            }
+        }
+
+        var delivered = deliveries.Select(d => d.EventId).ToHashSet(StringComparer.Ordinal);
+        var missing = acked.Where(a => !delivered.Contains(a.EventId)).ToList();
+        var outOfOrder = new List<string>();
+        foreach (var entity in deliveries.GroupBy(d => d.EntityId, StringComparer.Ordinal))
+        {
+            var highest = 0L;
+            foreach (var (_, version, _) in entity)
+            {
+                if (version > highest + 1)
+                    outOfOrder.Add($"{entity.Key}: v{version} arrived before v{highest + 1}");
+                highest = Math.Max(highest, version);
+            }
+        }
+
+        var repeats = deliveries.Count - delivered.Count;
+        var ok = missing.Count == 0 && outOfOrder.Count == 0;
+        if (json)
+            Output.WriteJson(new
+            {
+                acked = acked.Count,
+                deliveries = deliveries.Count,
+                missing = missing.Count,
+                repeats,
+                outOfOrder = outOfOrder.Count,
+                ok,
+                examples = missing.Take(5).Select(m => $"missing {m.EntityId} {m.EventId}").Concat(outOfOrder.Take(5)).ToList(),
+            });
+        else
+        {
+            Console.Out.WriteLine($"acked: {acked.Count}  deliveries: {deliveries.Count}  missing: {missing.Count}  repeats: {repeats}  out of order: {outOfOrder.Count}");
+            foreach (var example in missing.Take(5).Select(m => $"missing {m.EntityId} {m.EventId}").Concat(outOfOrder.Take(5)))
+                Console.Out.WriteLine($"  {example}");
+            Console.Out.WriteLine(ok ? "OK: every acknowledged event delivered at least once, in order per entity" : "FAILED");
+        }
+
+        return ok ? ExitCodes.Success : ExitCodes.Rejected;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Hosting;
+using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Webhooks;
+using EventCluster.Node.Webhooks;
+
+namespace EventCluster.Node.Api;
+
+/// <summary>
+/// <c>/api/subscriptions</c>: webhook subscriptions the cluster delivers, managed from any node.
+/// With an API token set, every call needs <c>Authorization: Bearer &lt;token&gt;</c>.
+/// </summary>
+public static class WebhookEndpoints
+{
+    private static readonly JsonSerializerOptions RequestOptions = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
+        PropertyNameCaseInsensitive = false,
+    };
+
+    private static readonly JsonSerializerOptions ResponseOptions = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The body of <c>POST /api/subscriptions</c>; any other field is refused.</summary>
+    public sealed record AddRequest(
+        string? Name, string? Url, string[]? Types, string? EntityPrefix, JsonElement? From, string? Secret, int? MaxAttempts, int? Concurrency);
+
+    /// <summary>Maps the endpoints.</summary>
+    public static WebApplication MapWebhookEndpoints(this WebApplication app)
+    {
+        app.MapPost("/api/subscriptions", AddAsync);
+        app.MapGet("/api/subscriptions", async (HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), null, Token(http))), answer =>
+                Results.Json(new { subscriptions = answer.Webhooks }, ResponseOptions)));
+        app.MapGet("/api/subscriptions/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), name, Token(http))), answer =>
+            {
+                var shown = JsonSerializer.SerializeToNode(answer.Webhooks[0], ResponseOptions)!.AsObject();
+                shown["parkedEvents"] = JsonSerializer.SerializeToNode(answer.Parked, ResponseOptions);
+                return Results.Json(shown);
+            }));
+        app.MapDelete("/api/subscriptions/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, Token(http))), _ => Results.NoContent()));
+        app.MapPost("/api/subscriptions/{name}/parked/replay", async (string name, HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new ReplayParked(NewId(), name, Token(http))), answer =>
+                Results.Json(new { replaying = answer.Reason }, statusCode: StatusCodes.Status202Accepted)));
+        return app;
+    }
+
+    private static async Task<IResult> AddAsync(HttpContext http, ActorRegistry registry)
+    {
+        if (!http.Request.HasJsonContentType())
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported media type",
+                $"the body must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
+        if (http.Request.ContentLength > 64 * 1024)
+            return Problem(StatusCodes.Status413PayloadTooLarge, "request body too large", "a subscription is at most 64 KiB of JSON");
+        AddRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<AddRequest>(http.Request.Body, RequestOptions);
+        }
+        catch (JsonException ex)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "malformed subscription",
+                "the body must be a JSON object with name and url, and optionally types, entityPrefix, from, secret, maxAttempts and concurrency: " +
+                EventEndpoints.Describe(ex).Replace("the fields are entityId, type, eventId and data",
+                    "the fields are name, url, types, entityPrefix, from, secret, maxAttempts and concurrency"));
+        }
+
+        if (request is null)
+            return Problem(StatusCodes.Status400BadRequest, "malformed subscription", "the body must be a JSON object, not null");
+        long after = 0;
+        if (request.From is { } from)
+        {
+            var ok = from.ValueKind switch
+            {
+                JsonValueKind.String => Positions.TryParseFrom(from.GetString(), out after),
+                JsonValueKind.Number => from.TryGetInt64(out after) && after >= 0,
+                _ => false,
+            };
+            if (!ok)
+                return Problem(StatusCodes.Status400BadRequest, "invalid from", $"from {from.GetRawText()} must be \"start\", \"end\" or a position (a whole number of 0 or more)");
+        }
+
+        var definition = new WebhookDefinition(request.Name ?? "", request.Url ?? "", request.Types ?? [], request.EntityPrefix, request.Secret,
+            request.MaxAttempts ?? WebhookDefinition.DefaultMaxAttempts, request.Concurrency ?? WebhookDefinition.DefaultConcurrency);
+        return Answer(http, await AskAsync(registry, new AddWebhook(NewId(), definition, after, Token(http))), answer =>
+            Results.Json(answer.Webhooks[0], ResponseOptions, statusCode: StatusCodes.Status201Created));
+    }
+
+    private static IResult Answer(HttpContext http, WebhookAnswer? answer, Func<WebhookAnswer, IResult> success)
+    {
+        switch (answer)
+        {
+            case null:
+                http.Response.Headers.RetryAfter = "1";
+                return Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "the node did not answer in time");
+            case { Status: >= 200 and < 300 }:
+                return success(answer);
+            case { Status: StatusCodes.Status401Unauthorized }:
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                return Problem(answer.Status, "a bearer token is required", answer.Reason!);
+            case { Status: StatusCodes.Status503ServiceUnavailable }:
+                http.Response.Headers.RetryAfter = "1";
+                return Problem(answer.Status, "unavailable", answer.Reason!);
+            default:
+                return Problem(answer.Status, answer.Status switch
+                {
+                    StatusCodes.Status404NotFound => "no such subscription",
+                    StatusCodes.Status409Conflict => "name taken",
+                    _ => "invalid subscription",
+                }, answer.Reason!);
+        }
+    }
+
+    private static async Task<WebhookAnswer?> AskAsync(ActorRegistry registry, object request)
+    {
+        if (!registry.TryGet<WebhookManager>(out var manager))
+            return null;
+        try
+        {
+            return await manager.Ask<WebhookAnswer>(request, EventEndpoints.ClusterTimeout);
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Token(HttpContext http)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
+    }
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+}

@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Validation;
+using EventCluster.Messages.Webhooks;
+using EventCluster.Node.Hosting;
+using EventCluster.Node.Journal;
+
+namespace EventCluster.Node.Webhooks;
+
+/// <summary>
+/// Managing webhook subscriptions, on any node: definitions go to the journal database, and the
+/// node running webhooks is told at once (it also rereads them every few seconds).
+/// </summary>
+public sealed class WebhookService(JournalDatabase database, IActorRef coordinator, NodeSettings settings)
+{
+    /// <summary>Longest secret accepted.</summary>
+    public const int MaxSecretLength = 256;
+
+    /// <summary>Answers a management request.</summary>
+    public async Task<WebhookAnswer> HandleAsync(object request)
+    {
+        switch (request)
+        {
+            case AddWebhook add when !Authorized(add.Token):
+                return Refused(add.RequestId, 401, "this node requires its API token to manage webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
+            case AddWebhook add:
+                return await AddAsync(add);
+            case GetWebhooks get when !Authorized(get.Token):
+                return Refused(get.RequestId, 401, "this node requires its API token to read webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
+            case GetWebhooks get:
+                return await GetAsync(get);
+            case RemoveWebhook remove when !Authorized(remove.Token):
+                return Refused(remove.RequestId, 401, "this node requires its API token to manage webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
+            case RemoveWebhook remove:
+                if (EventValidation.CheckName("subscription name", remove.Name) is { } badName)
+                    return Refused(remove.RequestId, 400, badName);
+                if (!await database.Readers.RunAsync(store => WebhookStore.Delete(store, remove.Name)))
+                    return Refused(remove.RequestId, 404, $"no webhook subscription named '{remove.Name}'");
+                coordinator.Tell(new WebhooksChanged(null));
+                return new WebhookAnswer(remove.RequestId, 200, $"removed {remove.Name}", [], []);
+            case ReplayParked replay when !Authorized(replay.Token):
+                return Refused(replay.RequestId, 401, "this node requires its API token to manage webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
+            case ReplayParked replay:
+                if (EventValidation.CheckName("subscription name", replay.Name) is { } badReplayName)
+                    return Refused(replay.RequestId, 400, badReplayName);
+                var parked = await database.Readers.RunAsync(store =>
+                    WebhookStore.Load(store, replay.Name).Count == 0 ? (long?)null : WebhookStore.Parked(store, replay.Name).Count);
+                if (parked is null)
+                    return Refused(replay.RequestId, 404, $"no webhook subscription named '{replay.Name}'");
+                coordinator.Tell(new WebhooksChanged(replay.Name));
+                return new WebhookAnswer(replay.RequestId, 202, $"replaying {parked} parked events of {replay.Name}", [], []);
+            default:
+                throw new ArgumentException($"not a webhook request: {request.GetType().Name}");
+        }
+    }
+
+    /// <summary>Every subscription with its figures, for metrics and the dashboard.</summary>
+    public Task<List<WebhookInfo>> ListAsync() => database.Readers.RunAsync(store => Describe(store, null));
+
+    /// <summary>What is wrong with a definition, or null.</summary>
+    public static string? Check(WebhookDefinition definition, IReadOnlySet<string>? allowedHosts)
+    {
+        if (EventValidation.CheckName("subscription name", definition.Name) is { } name)
+            return name;
+        if (string.IsNullOrWhiteSpace(definition.Url))
+            return "url is required";
+        if (definition.Url.Length > 2048 || !Uri.TryCreate(definition.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") ||
+            string.IsNullOrEmpty(url.Host))
+            return $"url '{Printable(definition.Url)}' must be an absolute http or https URL";
+        if (!string.IsNullOrEmpty(url.UserInfo))
+            return "url must not carry a user name or password; use a secret for signatures";
+        if (allowedHosts is not null && !allowedHosts.Contains(url.Host))
+            return $"host '{url.Host}' is not allowed on this cluster (EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS: {string.Join(", ", allowedHosts.Order())})";
+        if (EventValidation.CheckFilter(new EventFilter(definition.Types ?? [], null, definition.EntityPrefix)) is { } filter)
+            return filter;
+        if (definition.Secret is { } secret && (secret.Length == 0 || secret.Length > MaxSecretLength))
+            return $"secret must be 1 to {MaxSecretLength} characters";
+        if (definition.MaxAttempts is < 1 or > 100)
+            return $"maxAttempts {definition.MaxAttempts} must be from 1 to 100";
+        if (definition.Concurrency is < 1 or > 256)
+            return $"concurrency {definition.Concurrency} must be from 1 to 256";
+        return null;
+    }
+
+    private async Task<WebhookAnswer> AddAsync(AddWebhook add)
+    {
+        if (add.Definition is null)
+            return Refused(add.RequestId, 400, "a definition is required");
+        if (Check(add.Definition, settings.WebhookAllowedHosts) is { } problem)
+            return Refused(add.RequestId, 400, problem);
+        if (add.After < ReadEventLog.FromEnd)
+            return Refused(add.RequestId, 400, $"from {add.After} must be start, end or a position (a whole number of 0 or more)");
+        var info = await database.Readers.RunAsync(store =>
+        {
+            var start = add.After == ReadEventLog.FromEnd ? store.HeadPosition() : add.After;
+            return WebhookStore.Insert(store, add.Definition, start) ? Describe(store, add.Definition.Name) : null;
+        });
+        if (info is null)
+            return Refused(add.RequestId, 409, $"a webhook subscription named '{add.Definition.Name}' exists already");
+        coordinator.Tell(new WebhooksChanged(null));
+        return new WebhookAnswer(add.RequestId, 201, null, info, []);
+    }
+
+    private async Task<WebhookAnswer> GetAsync(GetWebhooks get)
+    {
+        if (get.Name is not null && EventValidation.CheckName("subscription name", get.Name) is { } badName)
+            return Refused(get.RequestId, 400, badName);
+        var (webhooks, parked) = await database.Readers.RunAsync(store =>
+            (Describe(store, get.Name), get.Name is null ? [] : WebhookStore.Parked(store, get.Name)));
+        if (get.Name is not null && webhooks.Count == 0)
+            return Refused(get.RequestId, 404, $"no webhook subscription named '{get.Name}'");
+        return new WebhookAnswer(get.RequestId, 200, null, webhooks, parked);
+    }
+
+    private static List<WebhookInfo> Describe(IJournalStore store, string? name)
+    {
+        var parked = WebhookStore.ParkedCounts(store);
+        var head = store.HeadPosition();
+        return WebhookStore.Load(store, name).Select(row =>
+        {
+            var d = row.Definition;
+            return new WebhookInfo(d.Name, d.Url, d.Types, d.EntityPrefix, d.Secret is not null, d.MaxAttempts, d.Concurrency, row.Position,
+                row.Position >= head ? 0 : store.CountAfter(row.Position), row.Delivered, row.Retries, parked.GetValueOrDefault(d.Name),
+                row.LastError, row.Runner);
+        }).ToList();
+    }
+
+    /// <summary>True when the node has no token, or <paramref name="presented"/> is it (compared in constant time).</summary>
+    public bool Authorized(string? presented)
+    {
+        if (settings.ApiToken is null)
+            return true;
+        if (presented is null)
+            return false;
+        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)),
+            SHA256.HashData(Encoding.UTF8.GetBytes(settings.ApiToken)));
+    }
+
+    private static WebhookAnswer Refused(string requestId, int status, string reason) => new(requestId ?? "", status, reason, [], []);
+
+    private static string Printable(string value) =>
+        string.Concat(value.Take(80).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+}
+
+/// <summary>Answers webhook requests that come from clients through the ingress.</summary>
+public sealed class WebhookManager : ReceiveActor
+{
+    /// <summary>Creates the manager.</summary>
+    public WebhookManager(WebhookService service)
+    {
+        ReceiveAny(request =>
+        {
+            var requestId = request switch
+            {
+                AddWebhook add => add.RequestId,
+                GetWebhooks get => get.RequestId,
+                RemoveWebhook remove => remove.RequestId,
+                ReplayParked replay => replay.RequestId,
+                _ => null,
+            };
+            if (requestId is null)
+            {
+                Unhandled(request);
+                return;
+            }
+
+            service.HandleAsync(request).PipeTo(Sender,
+                failure: ex => new WebhookAnswer(requestId, 503, $"the journal database could not be reached: {ex.GetBaseException().Message}", [], []));
+        });
+    }
+
+    /// <summary>Props of the manager.</summary>
+    public static Props Props(WebhookService service) => Akka.Actor.Props.Create(() => new WebhookManager(service));
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Text.Json;
+
+namespace EventCluster.Tests.Support;
+
+/// <summary>One delivery a <see cref="WebhookReceiver"/> got.</summary>
+/// <param name="EntityId">The event's entity.</param>
+/// <param name="Version">Its version.</param>
+/// <param name="Position">Its position.</param>
+/// <param name="EventId">Its id.</param>
+/// <param name="Headers">The request's headers.</param>
+/// <param name="Body">The request's body.</param>
+/// <param name="Status">What the receiver answered.</param>
+public sealed record Delivery(string EntityId, long Version, long Position, string EventId, IReadOnlyDictionary<string, string> Headers, byte[] Body, int Status);
+
+/// <summary>
+/// A real HTTP receiver for webhook deliveries on a free port of this machine: it records every
+/// request and answers what <see cref="Answer"/> says (200 by default).
+/// </summary>
+public sealed class WebhookReceiver : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly List<Delivery> _deliveries = [];
+    private readonly Task _serving;
+
+    /// <summary>Starts listening.</summary>
+    public WebhookReceiver()
+    {
+        Port = FreePorts.Next();
+        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        _listener.Start();
+        _serving = Task.Run(ServeAsync);
+    }
+
+    /// <summary>The port.</summary>
+    public int Port { get; }
+
+    /// <summary>The URL to subscribe.</summary>
+    public string Url => $"http://127.0.0.1:{Port}/hook";
+
+    /// <summary>The status to answer for a delivery (200 unless set).</summary>
+    public Func<Delivery, int> Answer { get; set; } = _ => 200;
+
+    /// <summary>Every request so far.</summary>
+    public IReadOnlyList<Delivery> Deliveries
+    {
+        get
+        {
+            lock (_deliveries)
+                return _deliveries.ToList();
+        }
+    }
+
+    /// <summary>The deliveries answered with a 2xx.</summary>
+    public IReadOnlyList<Delivery> Confirmed => Deliveries.Where(d => d.Status is >= 200 and < 300).ToList();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _listener.Stop();
+        _listener.Close();
+        _serving.Wait(TimeSpan.FromSeconds(5));
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                var bytes = body.ToArray();
+                var json = JsonDocument.Parse(bytes).RootElement;
+                var headers = context.Request.Headers.AllKeys.Where(k => k is not null)
+                    .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
+                var delivery = new Delivery(json.GetProperty("entityId").GetString()!, json.GetProperty("version").GetInt64(),
+                    json.GetProperty("position").GetInt64(), json.GetProperty("eventId").GetString()!, headers, bytes, 0);
+                var status = Answer(delivery);
+                lock (_deliveries)
+                    _deliveries.Add(delivery with { Status = status });
+                context.Response.StatusCode = status;
+                context.Response.Close();
+            });
+        }
+    }
+}
