@@ -140,6 +140,7 @@ public static class Webhooks
         private readonly HttpListener _listener = new();
         private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, DateTimeOffset>> _first = new();
         private readonly ConcurrentDictionary<string, DateTimeOffset> _last = new();
+        private readonly ConcurrentDictionary<string, ConcurrentQueue<DateTimeOffset>> _arrivals = new();
 
         public Receiver()
         {
@@ -162,8 +163,9 @@ public static class Webhooks
 
         public DateTimeOffset LastAt(string subscription) => _last.GetValueOrDefault(subscription);
 
+        /// <summary>The first request (a repeat or not) after <paramref name="after"/>.</summary>
         public DateTimeOffset? FirstAfter(string subscription, DateTimeOffset after) =>
-            _first.TryGetValue(subscription, out var events) ? events.Values.Where(at => at > after).DefaultIfEmpty().Min() : null;
+            _arrivals.TryGetValue(subscription, out var arrivals) && arrivals.Any(at => at > after) ? arrivals.Where(at => at > after).Min() : null;
 
         public void Dispose() => _listener.Close();
 
@@ -188,6 +190,7 @@ public static class Webhooks
                     var eventId = context.Request.Headers["EventCluster-Event-Id"] ?? "";
                     _first.GetOrAdd(subscription, _ => new ConcurrentDictionary<string, DateTimeOffset>()).TryAdd(eventId, at);
                     _last[subscription] = at;
+                    _arrivals.GetOrAdd(subscription, _ => new ConcurrentQueue<DateTimeOffset>()).Enqueue(at);
                     context.Response.StatusCode = 200;
                     context.Response.Close();
                 });

@@ -130,12 +130,14 @@ public sealed class WebhookSpecs(ITestOutputHelper output)
             "the parked list emptied");
     }
 
-    [Fact]
-    public async Task Should_sign_deliveries_never_show_the_secret_and_refuse_bad_definitions()
+    [SkippableTheory]
+    [MemberData(nameof(Databases))]
+    public async Task Should_sign_deliveries_never_show_the_secret_and_refuse_bad_definitions(string database)
     {
         const string secret = "s3cret-never-shown";
         const string token = "t0ken";
-        await using var cluster = await LocalCluster.StartAsync(1, nodeArguments: ["--api-token", token, "--webhook-allowed-hosts", "127.0.0.1"]);
+        await using var on = await ClusterOn.StartAsync(database, 1, output, "--api-token", token, "--webhook-allowed-hosts", "127.0.0.1");
+        var cluster = on.Cluster;
         var node = cluster.Nodes[0];
         using var receiver = new WebhookReceiver();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.HttpPort}") };
