@@ -27,6 +27,9 @@ public static class SubscribeCommand
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromMilliseconds(LongPollMilliseconds) + TimeSpan.FromSeconds(5);
 
     private static readonly TimeSpan ConfirmInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How old the last confirmation may be while events are printed: well inside the 5 s lease.</summary>
+    private static readonly TimeSpan LeaseSafety = TimeSpan.FromSeconds(3);
     private const int ConfirmEvery = 1000;
 
     /// <summary>Runs the command.</summary>
@@ -77,6 +80,8 @@ public static class SubscribeCommand
                     new ReadEventLog(requestId, cursor, filter, (int)Math.Min(ReadEventLog.MaxPage, max - printed), caughtUp ? LongPollMilliseconds : 0));
                 if (page is null)
                     break;
+                if (membership is not null && page.Events.Count > 0 && !await membership.EnsureActiveAsync())
+                    return stop.IsCancellationRequested ? ExitCodes.Success : ExitCodes.Rejected;
                 foreach (var record in page.Events)
                 {
                     if (record.Position <= cursor)
@@ -276,6 +281,36 @@ public static class SubscribeCommand
             if (_lost)
                 Output.Error($"group {_group} was taken over by another subscriber (this one missed its confirmations); stopping");
             return !_lost;
+        }
+
+        /// <summary>
+        /// Makes sure the membership is still held before events are printed: once the last
+        /// successful confirmation is older than <see cref="LeaseSafety"/>, a standby could take
+        /// over soon, so printing waits until a confirmation goes through. False when the group
+        /// was lost (or the command is stopping).
+        /// </summary>
+        public async Task<bool> EnsureActiveAsync()
+        {
+            while (DateTime.UtcNow - _confirmedAt > LeaseSafety)
+            {
+                if (_lost || _subscription.Stop.IsCancellationRequested)
+                    break;
+                await ConfirmAsync(leave: false);
+                if (DateTime.UtcNow - _confirmedAt <= LeaseSafety || _lost)
+                    break;
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), _subscription.Stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+            }
+
+            if (_lost)
+                Output.Error($"group {_group} was taken over by another subscriber (this one missed its confirmations); stopping");
+            return !_lost && !_subscription.Stop.IsCancellationRequested;
         }
 
         /// <summary>Confirms the last position and steps down, so a standby takes over at once.</summary>

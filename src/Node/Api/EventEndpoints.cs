@@ -48,8 +48,9 @@ public static partial class EventEndpoints
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, NodeSettings settings)
+    private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, NodeSettings settings, ActorSystem system)
     {
+        var metrics = NodeMetrics.Of(system);
         if (!Authorized(http, settings.ApiToken))
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
@@ -59,7 +60,7 @@ public static partial class EventEndpoints
 
         if (!http.Request.HasJsonContentType())
         {
-            NodeMetrics.EventRejected();
+            metrics.EventRejected();
             return Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported media type",
                 $"the body of POST /api/events must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
         }
@@ -76,14 +77,14 @@ public static partial class EventEndpoints
         }
         catch (JsonException ex)
         {
-            NodeMetrics.EventRejected();
+            metrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "malformed event",
                 $"the body must be a JSON object with entityId, type, and optionally eventId and data: {Describe(ex)}");
         }
 
         if (request is null)
         {
-            NodeMetrics.EventRejected();
+            metrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "malformed event", "the body must be a JSON object, not null");
         }
 
@@ -91,7 +92,7 @@ public static partial class EventEndpoints
         var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data);
         if (EventValidation.Check(command) is { } problem)
         {
-            NodeMetrics.EventRejected();
+            metrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "invalid event", problem);
         }
 

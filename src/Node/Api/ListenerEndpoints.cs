@@ -191,11 +191,12 @@ public static class ListenerEndpoints
     /// </summary>
     private sealed class EventStream(HttpContext http, IActorRef eventLog, long after, EventFilter filter, NodeSettings settings, ILogger log)
     {
-        private readonly Channel<string> _buffer = Channel.CreateBounded<string>(
+        private readonly Channel<(long Position, string Frame)> _buffer = Channel.CreateBounded<(long Position, string Frame)>(
             new BoundedChannelOptions(settings.StreamBuffer) { SingleReader = true, SingleWriter = true });
 
         private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         private string? _disconnectReason;
+        private long _lastWritten = -1;
 
         public async Task RunAsync()
         {
@@ -232,8 +233,7 @@ public static class ListenerEndpoints
                         room = await RoomAsync();
                         if (room == 0)
                         {
-                            Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken for {StallLimit.TotalSeconds:0} s; " +
-                                       $"reconnect with Last-Event-ID: {cursor} to resume");
+                            Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken for {StallLimit.TotalSeconds:0} s");
                             return;
                         }
                     }
@@ -263,11 +263,10 @@ public static class ListenerEndpoints
                             {
                                 var frame = $"id: {record.Position}\nevent: event\ndata: {JsonSerializer.Serialize(record, Json)}\n\n";
                                 if (!caughtUp)
-                                    await _buffer.Writer.WriteAsync(frame, _stop.Token);
-                                else if (!_buffer.Writer.TryWrite(frame))
+                                    await _buffer.Writer.WriteAsync((record.Position, frame), _stop.Token);
+                                else if (!_buffer.Writer.TryWrite((record.Position, frame)))
                                 {
-                                    Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken; " +
-                                               $"reconnect with Last-Event-ID: {cursor} to resume");
+                                    Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken");
                                     return;
                                 }
 
@@ -278,7 +277,7 @@ public static class ListenerEndpoints
                             if (!caughtUp && events.CaughtUp)
                             {
                                 caughtUp = true;
-                                await _buffer.Writer.WriteAsync($"event: caught-up\ndata: {{\"position\":{cursor}}}\n\n", _stop.Token);
+                                await _buffer.Writer.WriteAsync((-1, $"event: caught-up\ndata: {{\"position\":{cursor}}}\n\n"), _stop.Token);
                             }
 
                             break;
@@ -332,9 +331,11 @@ public static class ListenerEndpoints
             var heartbeat = TimeSpan.FromSeconds(settings.StreamHeartbeatSeconds);
             try
             {
+                // One pending wait at a time: a heartbeat does not start another.
+                Task<bool>? ready = null;
                 while (true)
                 {
-                    var ready = _buffer.Reader.WaitToReadAsync(_stop.Token).AsTask();
+                    ready ??= _buffer.Reader.WaitToReadAsync(_stop.Token).AsTask();
                     if (await Task.WhenAny(ready, Task.Delay(heartbeat, _stop.Token)) != ready)
                     {
                         await body.WriteAsync(": heartbeat\n\n"u8.ToArray(), _stop.Token);
@@ -342,13 +343,23 @@ public static class ListenerEndpoints
                         continue;
                     }
 
-                    if (!await ready)
+                    var more = await ready;
+                    ready = null;
+                    if (!more)
                         return;
                     var batch = new StringBuilder();
-                    while (batch.Length < 64 * 1024 && _buffer.Reader.TryRead(out var frame))
-                        batch.Append(frame);
+                    var last = -1L;
+                    while (batch.Length < 64 * 1024 && _buffer.Reader.TryRead(out var item))
+                    {
+                        batch.Append(item.Frame);
+                        if (item.Position >= 0)
+                            last = item.Position;
+                    }
+
                     await body.WriteAsync(Encoding.UTF8.GetBytes(batch.ToString()), _stop.Token);
                     await body.FlushAsync(_stop.Token);
+                    if (last >= 0)
+                        _lastWritten = last;
                 }
             }
             catch (OperationCanceledException)
@@ -359,7 +370,8 @@ public static class ListenerEndpoints
                 using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 try
                 {
-                    var reason = JsonSerializer.Serialize(new { reason = _disconnectReason }, Json);
+                    var resume = _lastWritten >= 0 ? _lastWritten : after;
+                    var reason = JsonSerializer.Serialize(new { reason = $"{_disconnectReason}; reconnect with Last-Event-ID: {resume} to resume", lastEventId = resume }, Json);
                     await body.WriteAsync(Encoding.UTF8.GetBytes($"event: disconnect\ndata: {reason}\n\n"), deadline.Token);
                     await body.FlushAsync(deadline.Token);
                 }

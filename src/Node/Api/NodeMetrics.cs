@@ -1,60 +1,65 @@
 using System.Globalization;
 using System.Text;
+using Akka.Actor;
 
 namespace EventCluster.Node.Api;
 
 /// <summary>
 /// The node's counters for <c>GET /metrics</c> (Prometheus text format): what its entities
 /// accepted, recognised as duplicates and rejected, how long persisting took, and how many
-/// entities are alive. One node per process, so the counters are process-wide.
+/// entities are alive. They belong to the node's actor system (an Akka extension), so several
+/// nodes in one process each count their own; entity passivation reads its active-entity count.
 /// </summary>
-public static class NodeMetrics
+public sealed class NodeMetrics : IExtension
 {
     /// <summary>Upper bounds (seconds) of the persist-latency histogram buckets.</summary>
-    public static readonly double[] PersistBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private static readonly double[] PersistBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    private static readonly long[] PersistCounts = new long[PersistBuckets.Length + 1];
-    private static long _accepted;
-    private static long _duplicates;
-    private static long _rejected;
-    private static long _activeEntities;
-    private static long _persistCount;
-    private static long _persistMicros;
+    private readonly long[] _persistCounts = new long[PersistBuckets.Length + 1];
+    private long _accepted;
+    private long _duplicates;
+    private long _rejected;
+    private long _activeEntities;
+    private long _persistCount;
+    private long _persistMicros;
+
+    /// <summary>The counters of <paramref name="system"/>'s node.</summary>
+    public static NodeMetrics Of(ActorSystem system) => system.WithExtension<NodeMetrics, Provider>();
 
     /// <summary>Events persisted and acknowledged so far.</summary>
-    public static long Accepted => Interlocked.Read(ref _accepted);
+    public long Accepted => Interlocked.Read(ref _accepted);
 
     /// <summary>An event was persisted and acknowledged after <paramref name="persistTime"/>.</summary>
-    public static void EventAccepted(TimeSpan persistTime)
+    public void EventAccepted(TimeSpan persistTime)
     {
         Interlocked.Increment(ref _accepted);
         var seconds = persistTime.TotalSeconds;
         var bucket = Array.FindIndex(PersistBuckets, bound => seconds <= bound);
-        Interlocked.Increment(ref PersistCounts[bucket < 0 ? PersistBuckets.Length : bucket]);
+        Interlocked.Increment(ref _persistCounts[bucket < 0 ? PersistBuckets.Length : bucket]);
         Interlocked.Increment(ref _persistCount);
         Interlocked.Add(ref _persistMicros, (long)(seconds * 1_000_000));
     }
 
     /// <summary>A repeated event id was acknowledged as a duplicate.</summary>
-    public static void EventDuplicate() => Interlocked.Increment(ref _duplicates);
+    public void EventDuplicate() => Interlocked.Increment(ref _duplicates);
 
     /// <summary>An event was rejected (invalid, or its entity's data would outgrow the cap).</summary>
-    public static void EventRejected() => Interlocked.Increment(ref _rejected);
+    public void EventRejected() => Interlocked.Increment(ref _rejected);
 
     /// <summary>Entity actors alive in this process.</summary>
-    public static long ActiveEntities => Interlocked.Read(ref _activeEntities);
+    public long ActiveEntities => Interlocked.Read(ref _activeEntities);
 
     /// <summary>An entity actor started.</summary>
-    public static void EntityStarted() => Interlocked.Increment(ref _activeEntities);
+    public void EntityStarted() => Interlocked.Increment(ref _activeEntities);
 
     /// <summary>An entity actor stopped.</summary>
-    public static void EntityStopped() => Interlocked.Decrement(ref _activeEntities);
+    public void EntityStopped() => Interlocked.Decrement(ref _activeEntities);
 
     /// <summary>
     /// The Prometheus text exposition of the counters, plus the cluster view passed in: shards
     /// per node and members per status.
     /// </summary>
-    public static string Render(IReadOnlyDictionary<string, int> shardsByNode, IReadOnlyDictionary<string, int> membersByStatus)
+    public string Render(IReadOnlyDictionary<string, int> shardsByNode, IReadOnlyDictionary<string, int> membersByStatus)
     {
         var text = new StringBuilder();
         void Metric(string name, string type, string help)
@@ -76,12 +81,12 @@ public static class NodeMetrics
         long cumulative = 0;
         for (var i = 0; i < PersistBuckets.Length; i++)
         {
-            cumulative += Interlocked.Read(ref PersistCounts[i]);
+            cumulative += Interlocked.Read(ref _persistCounts[i]);
             text.Append("eventcluster_persist_latency_seconds_bucket{le=\"").Append(Number(PersistBuckets[i])).Append("\"} ")
                 .Append(cumulative).Append('\n');
         }
 
-        cumulative += Interlocked.Read(ref PersistCounts[PersistBuckets.Length]);
+        cumulative += Interlocked.Read(ref _persistCounts[PersistBuckets.Length]);
         text.Append("eventcluster_persist_latency_seconds_bucket{le=\"+Inf\"} ").Append(cumulative).Append('\n');
         text.Append("eventcluster_persist_latency_seconds_sum ").Append(Number(Interlocked.Read(ref _persistMicros) / 1_000_000.0)).Append('\n');
         text.Append("eventcluster_persist_latency_seconds_count ").Append(Interlocked.Read(ref _persistCount)).Append('\n');
@@ -100,4 +105,9 @@ public static class NodeMetrics
     }
 
     private static string Escape(string label) => label.Replace("\\", "\\\\").Replace("\"", "\\\"");
+
+    private sealed class Provider : ExtensionIdProvider<NodeMetrics>
+    {
+        public override NodeMetrics CreateExtension(ExtendedActorSystem system) => new();
+    }
 }

@@ -31,6 +31,6 @@ public sealed class ClusterStatusReader(ActorSystem system, IActorRef region)
             .ToList();
 
         return new ClusterStatusResult(members, state.Leader?.ToString(), nodes, _cluster.Value.SelfAddress.ToString(),
-            RecentClusterEvents.Snapshot());
+            RecentClusterEvents.Of(system).Snapshot());
     }
 }

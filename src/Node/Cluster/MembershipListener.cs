@@ -57,7 +57,7 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
             _leader = evt.Leader;
             var leader = evt.Leader is null ? "none" : AddressFormat.Short(evt.Leader);
             _log.Info("LeaderChanged leader={0} | {1}", leader, Summary());
-            RecentClusterEvents.Add(nameof(LeaderChanged), $"leader={leader}");
+            RecentClusterEvents.Of(Context.System).Add(nameof(LeaderChanged), $"leader={leader}");
         });
         Receive<JoinReminder>(_ => RemindIfNotJoined());
     }
@@ -84,7 +84,7 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
         var roleList = string.Join(",", roles);
         _log.Info("{0} member={1}{2} | {3}", eventName, AddressFormat.Short(member),
             roleList.Length == 0 ? "" : $" roles={roleList}", Summary());
-        RecentClusterEvents.Add(eventName, $"member={AddressFormat.Short(member)}");
+        RecentClusterEvents.Of(Context.System).Add(eventName, $"member={AddressFormat.Short(member)}");
     }
 
     private string Summary()

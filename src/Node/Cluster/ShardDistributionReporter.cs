@@ -44,7 +44,7 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         {
             _queryInFlight = false;
             Context.System.EventStream.Publish(placement);
-            Latest = placement;
+            Context.System.WithExtension<LatestPlacement, LatestPlacementProvider>().Placement = placement;
             Report(placement);
         });
         Receive<Status.Failure>(_ => _queryInFlight = false);
@@ -91,8 +91,19 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
             system.ActorSelection($"{member.Address}/user/{Name}").Tell(leaving);
     }
 
-    /// <summary>The latest placement read (every 2 s), for metrics; null before the first.</summary>
-    public static ShardPlacement? Latest { get; private set; }
+    /// <summary>The latest placement <paramref name="system"/>'s reporter read (every 2 s), for metrics; null before the first.</summary>
+    public static ShardPlacement? LatestOf(ActorSystem system) => system.WithExtension<LatestPlacement, LatestPlacementProvider>().Placement;
+
+    /// <summary>The latest placement of one node, kept with its actor system.</summary>
+    private sealed class LatestPlacement : IExtension
+    {
+        public volatile ShardPlacement? Placement;
+    }
+
+    private sealed class LatestPlacementProvider : ExtensionIdProvider<LatestPlacement>
+    {
+        public override LatestPlacement CreateExtension(ExtendedActorSystem system) => new();
+    }
 
     /// <summary>The reporter's actor name, the same on every node.</summary>
     public const string Name = "shard-distribution-reporter";
@@ -171,7 +182,7 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         var entityCount = placement.ByNode.Values.Sum(shards => shards.Values.Sum());
         _log.Info("ShardDistribution {0} | shards={1} entities={2} nodes={3}", distribution, shardCount, entityCount,
             placement.ByNode.Count);
-        RecentClusterEvents.Add("ShardDistribution", $"{distribution} | shards={shardCount} entities={entityCount}");
+        RecentClusterEvents.Of(Context.System).Add("ShardDistribution", $"{distribution} | shards={shardCount} entities={entityCount}");
 
         foreach (var ((reason, from, to), shards) in moves)
         {
@@ -179,7 +190,7 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
             var line = $"reason={reason} from={AddressFormat.Short(Address.Parse(from))} to={AddressFormat.Short(Address.Parse(to))} " +
                 $"count={shards.Count} shards=[{string.Join(",", shards)}]";
             _log.Info("ShardsMoved {0}", line);
-            RecentClusterEvents.Add("ShardsMoved", line);
+            RecentClusterEvents.Of(Context.System).Add("ShardsMoved", line);
         }
     }
 

@@ -34,6 +34,7 @@ public sealed class EventEntity : ReceivePersistentActor
     private readonly string _node;
     private readonly EntityPassivation _passivation;
     private readonly JournalPositions _positions = JournalPositions.For(Context.System);
+    private readonly NodeMetrics _metrics = NodeMetrics.Of(Context.System);
     private EntityState _state;
     private TimeSpan? _idleTimeout;
 
@@ -93,14 +94,14 @@ public sealed class EventEntity : ReceivePersistentActor
     /// <inheritdoc />
     protected override void PreStart()
     {
-        NodeMetrics.EntityStarted();
+        _metrics.EntityStarted();
         base.PreStart();
     }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
-        NodeMetrics.EntityStopped();
+        _metrics.EntityStopped();
         base.PostStop();
     }
 
@@ -177,7 +178,7 @@ public sealed class EventEntity : ReceivePersistentActor
     /// </summary>
     private void KeepMemoryBounded()
     {
-        var active = NodeMetrics.ActiveEntities;
+        var active = _metrics.ActiveEntities;
         var limit = _passivation.ActiveEntityLimit;
         TimeSpan? idle = active / 2 > limit ? Min(_passivation.CrowdedIdleTimeout, OvercrowdedIdleTimeout)
             : active > limit ? _passivation.CrowdedIdleTimeout
@@ -196,7 +197,7 @@ public sealed class EventEntity : ReceivePersistentActor
         {
             Sender.Tell(new EventAccepted(_state.EntityId, command.EventId, _state.Version, _node, Duplicate: true,
                 _state.PositionOf(command.EventId)));
-            NodeMetrics.EventDuplicate();
+            _metrics.EventDuplicate();
             return;
         }
 
@@ -216,7 +217,7 @@ public sealed class EventEntity : ReceivePersistentActor
         if (problem is not null)
         {
             Sender.Tell(new EventRejected(_state.EntityId, command.EventId, problem));
-            NodeMetrics.EventRejected();
+            _metrics.EventRejected();
             return;
         }
 
@@ -229,7 +230,7 @@ public sealed class EventEntity : ReceivePersistentActor
             var position = _positions.Take(PersistenceId, LastSequenceNr);
             _state = _state.Apply(persisted, LastSequenceNr, position, mergedData);
             Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false, position));
-            NodeMetrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
+            _metrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
             if (LastSequenceNr % SnapshotEvery == 0)
                 SaveSnapshot(_state.ToSnapshot());
         });

@@ -46,7 +46,7 @@ public sealed class IngressActor : ReceiveActor
             else
             {
                 Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
-                Api.NodeMetrics.EventRejected();
+                Api.NodeMetrics.Of(Context.System).EventRejected();
             }
         });
         Receive<EchoRequest>(request =>

@@ -1,3 +1,4 @@
+using Akka.Event;
 using Akka.Actor;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Serialization;
@@ -123,11 +124,19 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
         {
             var head = store.HeadPosition();
             var groups = store.ListGroups()
-                .Select(group => new GroupInfo(group.Name, group.Position, group.Position >= head ? 0 : store.CountAfter(group.Position),
+                .Select(group => new GroupInfo(group.Name, group.Position, Lag.Of(store, group.Position, head),
                     group.Active, DateTimeOffset.FromUnixTimeMilliseconds(group.UpdatedMilliseconds)))
                 .ToList();
             return new GroupList(requestId, head, groups);
         });
+
+    /// <summary>
+    /// The payload on one line: a body posted pretty-printed is stored as sent, and a line break
+    /// would cut a JSON line or a Server-Sent Event in two (in valid JSON it can only be
+    /// whitespace between tokens).
+    /// </summary>
+    private static string Compact(string json) =>
+        json.AsSpan().IndexOfAny('\n', '\r') < 0 ? json : System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(json).RootElement);
 
     /// <summary>The event of a journal row as readers see it, or null when it is not an entity event or does not match.</summary>
     private EventRecord? ToRecord(LogRow row, EventFilter filter)
@@ -141,9 +150,36 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
         var journalRow = row.Event.Row;
         if (journalRow.SerializerId != EventClusterSerializer.SerializerId || journalRow.Manifest != EventClusterSerializer.EventAppliedManifest)
             return null;
-        if (system.Serialization.Deserialize(journalRow.Message, journalRow.SerializerId, journalRow.Manifest) is not EventApplied applied ||
-            !filter.MatchesType(applied.Type))
+        EventApplied? applied;
+        try
+        {
+            applied = system.Serialization.Deserialize(journalRow.Message, journalRow.SerializerId, journalRow.Manifest) as EventApplied;
+        }
+        catch (Exception ex)
+        {
+            // One unreadable row must not stop every reader behind it: it is skipped, loudly.
+            system.Log.Warning("Event log: skipped the unreadable event at position {0} ({1} v{2}): {3}", row.Event.Position, entityId, journalRow.SequenceNr, ex.Message);
             return null;
-        return new EventRecord(entityId, journalRow.SequenceNr, row.Event.Position, applied.EventId, applied.Type, applied.Data, applied.At);
+        }
+
+        if (applied is null || !filter.MatchesType(applied.Type))
+            return null;
+        return new EventRecord(entityId, journalRow.SequenceNr, row.Event.Position, applied.EventId, applied.Type, Compact(applied.Data), applied.At);
     }
+}
+
+/// <summary>How many events lie after a reader's position.</summary>
+public static class Lag
+{
+    /// <summary>Beyond this distance from the head, lag is the distance itself rather than a count.</summary>
+    public const long CountedUpTo = 100_000;
+
+    /// <summary>
+    /// Events stored after <paramref name="position"/>: counted exactly within
+    /// <see cref="CountedUpTo"/> positions of <paramref name="head"/>; further back, the distance
+    /// in positions (an upper bound: a write that rolled back leaves an unused position), so that
+    /// a reader far behind does not cost a scan of its whole backlog on every look.
+    /// </summary>
+    public static long Of(IJournalStore store, long position, long head) =>
+        position >= head ? 0 : head - position > CountedUpTo ? head - position : store.CountAfter(position);
 }

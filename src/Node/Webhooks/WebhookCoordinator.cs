@@ -19,7 +19,8 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly WebhookContext _context;
-    private readonly Dictionary<string, IActorRef> _runners = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (IActorRef Runner, long Generation)> _runners = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _replays = new(StringComparer.Ordinal);
     private long _started;
 
     /// <summary>Creates the coordinator.</summary>
@@ -28,8 +29,14 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
         _context = context;
         Receive<WebhooksChanged>(changed =>
         {
-            if (changed.ReplayParkedOf is { } name && _runners.TryGetValue(name, out var runner))
-                runner.Tell(WebhookRunner.Replay.Instance);
+            if (changed.ReplayParkedOf is { } name)
+            {
+                if (_runners.TryGetValue(name, out var running))
+                    running.Runner.Tell(WebhookRunner.Replay.Instance);
+                else
+                    _replays.Add(name); // told to its runner when it starts
+            }
+
             Reload();
         });
         Receive<Tick>(_ => Reload());
@@ -37,7 +44,7 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
         Receive<Status.Failure>(failure => _log.Warning("Webhooks: could not load the subscriptions: {0}", failure.Cause.GetBaseException().Message));
         Receive<Terminated>(terminated =>
         {
-            foreach (var pair in _runners.Where(pair => pair.Value.Equals(terminated.ActorRef)).ToList())
+            foreach (var pair in _runners.Where(pair => pair.Value.Runner.Equals(terminated.ActorRef)).ToList())
                 _runners.Remove(pair.Key);
         });
     }
@@ -63,11 +70,11 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
 
     private void Apply(Definitions definitions)
     {
-        var names = definitions.Rows.Select(row => row.Definition.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var (name, runner) in _runners.Where(pair => !names.Contains(pair.Key)).ToList())
+        var generations = definitions.Rows.ToDictionary(row => row.Definition.Name, row => row.Generation, StringComparer.Ordinal);
+        foreach (var (name, running) in _runners.Where(pair => generations.GetValueOrDefault(pair.Key) != pair.Value.Generation).ToList())
         {
-            _log.Info("Webhooks: subscription {0} removed; stopping its runner", name);
-            Context.Stop(runner);
+            _log.Info("Webhooks: subscription {0} removed or replaced; stopping its runner", name);
+            Context.Stop(running.Runner);
             _runners.Remove(name);
         }
 
@@ -76,7 +83,9 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
             // A numbered name: a runner of a subscription removed and added again may still be stopping.
             var runner = Context.ActorOf(WebhookRunner.Props(row, _context), $"runner-{++_started}-{Uri.EscapeDataString(row.Definition.Name)}");
             Context.Watch(runner);
-            _runners[row.Definition.Name] = runner;
+            _runners[row.Definition.Name] = (runner, row.Generation);
+            if (_replays.Remove(row.Definition.Name))
+                runner.Tell(WebhookRunner.Replay.Instance);
             _log.Info("Webhooks: running subscription {0} from position {1}", row.Definition.Name, row.Position);
         }
     }

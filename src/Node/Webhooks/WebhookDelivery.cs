@@ -45,6 +45,7 @@ public sealed class WebhookDelivery
     };
 
     private readonly WebhookDefinition _definition;
+    private readonly long _generation;
     private readonly IActorRef _eventLog;
     private readonly EventLog _reader;
     private readonly JournalDatabase _database;
@@ -65,6 +66,7 @@ public sealed class WebhookDelivery
     private long _retries;
     private string? _lastError;
     private bool _countersChanged;
+    private bool _runnerShown;
     private CancellationToken _stop;
 
     /// <summary>Prepares delivery from the subscription's stored state.</summary>
@@ -72,6 +74,7 @@ public sealed class WebhookDelivery
         IReadOnlySet<string>? allowedHosts, ILoggingAdapter log)
     {
         _definition = row.Definition;
+        _generation = row.Generation;
         _eventLog = eventLog;
         _reader = reader;
         _database = database;
@@ -129,16 +132,30 @@ public sealed class WebhookDelivery
         lock (_gate)
         {
             safe = _pending.Count == 0 ? _readCursor : _pending.Min - 1;
-            if (safe <= _stored && !_countersChanged)
+            // The first checkpoint of a runner always writes: the subscription shows its new
+            // runner at once, even when there is nothing to deliver.
+            if (safe <= _stored && !_countersChanged && _runnerShown)
                 return;
             (delivered, retries, lastError) = (_delivered, _retries, _lastError);
             _countersChanged = false;
         }
 
-        var exists = await _database.Readers.RunAsync(store =>
-            WebhookStore.Checkpoint(store, _definition.Name, Math.Max(safe, _stored), delivered, retries, lastError, _runner));
+        bool exists;
+        try
+        {
+            exists = await _database.Readers.RunAsync(store =>
+                WebhookStore.Checkpoint(store, _definition.Name, _generation, Math.Max(safe, _stored), delivered, retries, lastError, _runner));
+        }
+        catch
+        {
+            lock (_gate)
+                _countersChanged = true;
+            throw;
+        }
+
         lock (_gate)
             _stored = Math.Max(_stored, safe);
+        _runnerShown = true;
         if (!exists)
             Removed?.Invoke();
     }
@@ -164,7 +181,7 @@ public sealed class WebhookDelivery
             else
                 await _database.Readers.RunAsync(store =>
                 {
-                    WebhookStore.Park(store, _definition.Name, entry with { Attempts = entry.Attempts + attempts, LastError = error!, ParkedAt = DateTimeOffset.UtcNow });
+                    WebhookStore.Park(store, _definition.Name, _generation, entry with { Attempts = entry.Attempts + attempts, LastError = error!, ParkedAt = DateTimeOffset.UtcNow });
                     return true;
                 });
         }
@@ -296,7 +313,7 @@ public sealed class WebhookDelivery
                     var parked = new ParkedEvent(record.Position, record.EntityId, record.Version, record.EventId, attempts, error!, DateTimeOffset.UtcNow);
                     await _database.Readers.RunAsync(store =>
                     {
-                        WebhookStore.Park(store, _definition.Name, parked);
+                        WebhookStore.Park(store, _definition.Name, _generation, parked);
                         return true;
                     });
                     _log.Warning("Webhook {0}: parked {1} v{2} (position {3}) after {4} attempts: {5}", _definition.Name, record.EntityId,
@@ -305,7 +322,9 @@ public sealed class WebhookDelivery
 
                 lock (_gate)
                     _pending.Remove(record.Position);
-                _progress.Release();
+                // Wakes the reader if it waits for room; one signal is enough however many wait.
+                if (_progress.CurrentCount == 0)
+                    _progress.Release();
             }
             catch (Exception ex) when (ex is OperationCanceledException || _stop.IsCancellationRequested)
             {

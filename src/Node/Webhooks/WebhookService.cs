@@ -122,7 +122,7 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
         {
             var d = row.Definition;
             return new WebhookInfo(d.Name, d.Url, d.Types, d.EntityPrefix, d.Secret is not null, d.MaxAttempts, d.Concurrency, row.Position,
-                row.Position >= head ? 0 : store.CountAfter(row.Position), row.Delivered, row.Retries, parked.GetValueOrDefault(d.Name),
+                Subscriptions.Lag.Of(store, row.Position, head), row.Delivered, row.Retries, parked.GetValueOrDefault(d.Name),
                 row.LastError, row.Runner);
         }).ToList();
     }

@@ -84,6 +84,26 @@ public sealed class InProcessClusterSpecs : IAsyncLifetime
         Assert.True(again.Duplicate);
     }
 
+    [Fact]
+    public async Task Should_count_on_each_node_only_the_entities_it_hosts()
+    {
+        var hostOf = new Dictionary<string, string>();
+        foreach (var entityId in Enumerable.Range(0, 60).Select(i => $"count-{i}"))
+            hostOf[entityId] = (await SubmitAsync(_nodes[0].Region, new SubmitEvent(entityId, $"{entityId}-1", "open", "{}"))).Node;
+
+        // Three nodes in one process: each has its own counters, kept with its actor system.
+        foreach (var node in _nodes)
+        {
+            var hosted = hostOf.Values.Count(address => address == node.Cluster.SelfAddress.ToString());
+            var metrics = Node.Api.NodeMetrics.Of(node.System);
+            Assert.True(hosted > 0, $"{node.Cluster.SelfAddress} hosts none of the 60 entities");
+            Assert.Equal(hosted, metrics.ActiveEntities);
+            Assert.Equal(hosted, metrics.Accepted);
+        }
+
+        Assert.Equal(60, _nodes.Sum(n => Node.Api.NodeMetrics.Of(n.System).ActiveEntities));
+    }
+
     private static int UpMembers(InProcessNode node) =>
         node.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up);
 

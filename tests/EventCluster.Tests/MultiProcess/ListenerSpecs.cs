@@ -131,6 +131,15 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
             untilCaughtUp: true);
         Assert.Equal(["f-y-1/b"], streamed.Select(Describe));
 
+        // A body posted pretty-printed still gives one line per event and one data line per frame.
+        var pretty = await http.PostAsync("/api/events", new StringContent("{\n  \"entityId\": \"f-n-1\",\n  \"type\": \"a\",\n  \"data\": {\n    \"k\": 1\n  }\n}",
+            Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, pretty.StatusCode);
+        var printedPretty = Assert.Single(await SubscribeAsync(cluster, "--entity", "f-n-1", "--max", "1"));
+        Assert.Equal(1, printedPretty.GetProperty("data").GetProperty("k").GetInt32());
+        var (streamedPretty, _) = await ReadStreamAsync(http, new HttpRequestMessage(HttpMethod.Get, "/api/events/stream?entity=f-n-1"), untilCaughtUp: true);
+        Assert.Equal(1, Assert.Single(streamedPretty).GetProperty("data").GetProperty("k").GetInt32());
+
         await using var fromEnd = SubscriberProcess.Start(cluster.SeedList, "--from", "end", "--max", "1");
         await fromEnd.WaitForStderrAsync("caught up at", TimeSpan.FromSeconds(30));
         await PostAsync(http, "f-z-1", "c");

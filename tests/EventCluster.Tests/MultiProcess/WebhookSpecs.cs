@@ -23,7 +23,22 @@ public sealed class WebhookSpecs(ITestOutputHelper output)
     public async Task Should_deliver_every_acknowledged_event_in_entity_order_through_a_runner_crash_and_a_leave(string database)
     {
         await using var on = await ClusterOn.StartAsync(database, 3, output);
-        var cluster = on.Cluster;
+        try
+        {
+            await DeliverThroughCrashAndLeaveAsync(on.Cluster, database);
+        }
+        catch
+        {
+            // What the nodes said about running webhooks, for the failure report.
+            foreach (var node in on.Cluster.Nodes)
+                foreach (var line in node.LinesMatching("Webhook|[Ss]ingleton|Oldest|oldest"))
+                    output.WriteLine($"{node.Endpoint}: {line}");
+            throw;
+        }
+    }
+
+    private async Task DeliverThroughCrashAndLeaveAsync(LocalCluster cluster, string database)
+    {
         using var receiver = new WebhookReceiver();
         // The runner is the oldest node, the first seed; after it crashes and the next one leaves,
         // only the third is left, so the client is given every node as a contact.
