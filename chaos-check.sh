@@ -74,7 +74,10 @@ echo "Cluster of $nodes nodes Up (ports $base-$((base + nodes - 1)), journal $jo
 
 # A webhook receiver, and a subscription that delivers every event to it.
 receiver_port=$((base + 2000))
-client webhooks receive --port "$receiver_port" >"$work/deliveries.jsonl" 2>"$work/receiver.log" &
+# Started directly (not through the client function), so that $! is the receiver itself and the
+# clean-up stops it.
+dotnet src/Client/bin/Release/net10.0/eventcluster.dll webhooks receive --port "$receiver_port" \
+  >"$work/deliveries.jsonl" 2>"$work/receiver.log" &
 receiver_pid=$!
 client webhooks add --name chaos --url "http://127.0.0.1:$receiver_port/hook" --from start >/dev/null
 echo "Webhook subscription 'chaos' delivers to a receiver on port $receiver_port."
