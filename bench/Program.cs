@@ -96,41 +96,25 @@ try
     Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
     var seeds = cluster.Seeds;
     var loadTimeout = TimeSpan.FromMinutes(30);
-    if (webhooks)
+    if (webhooks || listeners)
     {
+        // One part of the product on a warmed-up cluster: its own figures and table.
         Say("warming up...");
         await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
-        var figures = await Webhooks.RunAsync(repository, cluster, workDir, quick, Say);
-        var webhookResult = new JsonObject
+        var (part, figures) = webhooks
+            ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, quick, Say))
+            : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, quick, Say));
+        var partResult = new JsonObject
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["commit"] = commit,
             ["quick"] = quick,
             ["machine"] = Machine.Describe(),
             ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
-            ["webhooks"] = figures,
+            [part] = figures,
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
         };
-        await WriteResultsAsync(webhookResult, Report.WebhooksMarkdown(webhookResult));
-        return 0;
-    }
-
-    if (listeners)
-    {
-        Say("warming up...");
-        await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
-        var figures = await Listeners.RunAsync(repository, cluster, workDir, quick, Say);
-        var listenerResult = new JsonObject
-        {
-            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-            ["commit"] = commit,
-            ["quick"] = quick,
-            ["machine"] = Machine.Describe(),
-            ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
-            ["listeners"] = figures,
-            ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
-        };
-        await WriteResultsAsync(listenerResult, Report.ListenersMarkdown(listenerResult));
+        await WriteResultsAsync(partResult, webhooks ? Report.WebhooksMarkdown(partResult) : Report.ListenersMarkdown(partResult));
         return 0;
     }
 

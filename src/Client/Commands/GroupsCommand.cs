@@ -14,15 +14,7 @@ public static class GroupsCommand
         var total = timeout ?? TimeSpan.FromSeconds(30);
         await using var connection = ClusterConnection.Connect(seeds);
         var requestId = Guid.NewGuid().ToString("N");
-        object reply;
-        try
-        {
-            reply = await connection.ListenAsync(requestId, new GetGroups(requestId), total);
-        }
-        catch (TimeoutException)
-        {
-            throw ConnectionErrors.NoAnswer(seeds, total, "the groups");
-        }
+        var reply = await connection.ListenOnceAsync(requestId, new GetGroups(requestId), total, "the groups");
 
         switch (reply)
         {

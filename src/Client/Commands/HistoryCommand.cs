@@ -22,15 +22,7 @@ public static class HistoryCommand
 
         await using var connection = ClusterConnection.Connect(seeds);
         var requestId = Guid.NewGuid().ToString("N");
-        object reply;
-        try
-        {
-            reply = await connection.ListenAsync(requestId, new GetEntityHistory(requestId, entityId, from, limit), total);
-        }
-        catch (TimeoutException)
-        {
-            throw ConnectionErrors.NoAnswer(seeds, total, $"the history of entity {entityId}");
-        }
+        var reply = await connection.ListenOnceAsync(requestId, new GetEntityHistory(requestId, entityId, from, limit), total, $"the history of entity {entityId}");
 
         switch (reply)
         {

@@ -59,15 +59,7 @@ public static class WebhooksCommand
         }
 
         await using var connection = ClusterConnection.Connect(seeds);
-        object reply;
-        try
-        {
-            reply = await connection.ListenAsync(requestId, request, total);
-        }
-        catch (TimeoutException)
-        {
-            throw ConnectionErrors.NoAnswer(seeds, total, "the webhook request");
-        }
+        var reply = await connection.ListenOnceAsync(requestId, request, total, "the webhook request");
 
         if (reply is not WebhookAnswer answer)
             throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");

@@ -160,6 +160,22 @@ public sealed class ClusterConnection : IAsyncDisposable
     public async Task<object> ListenAsync(string requestId, IEventClusterMessage message, TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Listener(requestId), message, timeout);
 
+    /// <summary>
+    /// <see cref="ListenAsync"/> for a one-shot command: no answer in time is
+    /// <see cref="ClusterUnreachableException"/> (exit 3) naming <paramref name="what"/>.
+    /// </summary>
+    public async Task<object> ListenOnceAsync(string requestId, IEventClusterMessage message, TimeSpan timeout, string what)
+    {
+        try
+        {
+            return await ListenAsync(requestId, message, timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw ConnectionErrors.NoAnswer(Seeds, timeout, what);
+        }
+    }
+
     /// <summary>Reads the cluster status.</summary>
     public async Task<object> GetStatusAsync(TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Status, GetClusterStatus.Instance, timeout);

@@ -133,6 +133,7 @@ public static class EventValidation
     private static bool IsAllowed(char c) =>
         c is >= 'A' and <= 'Z' or >= 'a' and <= 'z' or >= '0' and <= '9' or '.' or '_' or ':' or '-';
 
-    private static string Printable(string value) =>
-        string.Concat(value.Take(40).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+    /// <summary>At most <paramref name="length"/> characters of <paramref name="value"/>, control characters escaped, for quoting it in an error.</summary>
+    public static string Printable(string value, int length = 40) =>
+        string.Concat(value.Take(length).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
@@ -18,7 +16,7 @@ namespace EventCluster.Node.Api;
 /// HTTP, with the same rules and the same JSON. Everything goes through the node's ingress, so
 /// nothing invalid reaches an entity.
 /// </summary>
-public static partial class EventEndpoints
+public static class EventEndpoints
 {
     /// <summary>Largest request body accepted by <c>POST /api/events</c>.</summary>
     public const int MaxBodyBytes = EventValidation.MaxDataBytes;
@@ -51,7 +49,7 @@ public static partial class EventEndpoints
     private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, NodeSettings settings, ActorSystem system)
     {
         var metrics = NodeMetrics.Of(system);
-        if (!Authorized(http, settings.ApiToken))
+        if (!ApiResults.TokenMatches(settings.ApiToken, ApiResults.BearerToken(http)))
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
@@ -79,7 +77,8 @@ public static partial class EventEndpoints
         {
             metrics.EventRejected();
             return Problem(StatusCodes.Status400BadRequest, "malformed event",
-                $"the body must be a JSON object with entityId, type, and optionally eventId and data: {Describe(ex)}");
+                $"the body must be a JSON object with entityId, type, and optionally eventId and data: " +
+                ApiResults.DescribeJson(ex, "entityId, type, eventId and data", "entityId, type and eventId are strings, data is an object"));
         }
 
         if (request is null)
@@ -157,51 +156,7 @@ public static partial class EventEndpoints
         return buffer.ToArray();
     }
 
-    /// <summary>True when no token is configured, or the request carries it (compared in constant time).</summary>
-    private static bool Authorized(HttpContext http, string? token)
-    {
-        if (token is null)
-            return true;
-        var header = http.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-            return false;
-        // Hashing first gives both sides the same length, so the comparison time says nothing about the token.
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()));
-        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(token));
-        return CryptographicOperations.FixedTimeEquals(presented, expected);
-    }
+    private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail, "cluster unavailable");
 
-    /// <summary>
-    /// What is wrong with the body and where, in the request's own terms: the parser's messages
-    /// name .NET types, which mean nothing to a client and say too much about the node.
-    /// </summary>
-    internal static string Describe(JsonException ex)
-    {
-        var where = $"at {ex.Path ?? "$"} (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1})";
-        if (ex.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase))
-            return $"the text is not valid UTF-8 {where}";
-        if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
-            return $"unknown field {where}; the fields are entityId, type, eventId and data";
-        if (ex.Message.Contains("could not be converted", StringComparison.Ordinal))
-            return $"wrong kind of value {where}: entityId, type and eventId are strings, data is an object";
-        var message = ex.Message;
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        if (cut > 0)
-            message = message[..cut];
-        message = DotNetNames().Replace(message, "the expected value");
-        return $"{message.TrimEnd('.', ' ')} {where}";
-    }
-
-    [System.Text.RegularExpressions.GeneratedRegex(@"(type '[^']*')|\b(System|EventCluster|Microsoft)\.[\w.+`\[\],]+")]
-    private static partial System.Text.RegularExpressions.Regex DotNetNames();
-
-    private static IResult Unavailable(HttpContext http, string detail)
-    {
-        http.Response.Headers.RetryAfter = "1";
-        return Problem(StatusCodes.Status503ServiceUnavailable, "cluster unavailable", detail);
-    }
-
-    private static IResult Problem(int status, string title, string detail) =>
-        Results.Problem(detail: detail, statusCode: status, title: title);
+    private static IResult Problem(int status, string title, string detail) => ApiResults.Problem(status, title, detail);
 }

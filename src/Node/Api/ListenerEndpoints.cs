@@ -86,9 +86,8 @@ public static class ListenerEndpoints
 
         if (!slots.TryEnter())
         {
-            http.Response.Headers.RetryAfter = "5";
-            await Problem(StatusCodes.Status503ServiceUnavailable, "too many streams",
-                $"this node serves {settings.MaxStreams} streams at most (--max-streams); retry later or on another node").ExecuteAsync(http);
+            await ApiResults.Unavailable(http, $"this node serves {settings.MaxStreams} streams at most (--max-streams); retry later or on another node",
+                "too many streams", retryAfterSeconds: 5).ExecuteAsync(http);
             return;
         }
 
@@ -121,13 +120,13 @@ public static class ListenerEndpoints
         {
             return long.TryParse(lastEventId.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var last)
                 ? (last, filter, null)
-                : (0, filter, Bad("invalid Last-Event-ID", $"Last-Event-ID '{Printable(lastEventId.ToString())}' must be a position, a whole number of 0 or more"));
+                : (0, filter, Bad("invalid Last-Event-ID", $"Last-Event-ID '{EventValidation.Printable(lastEventId.ToString())}' must be a position, a whole number of 0 or more"));
         }
 
         var from = Single(request.Query["from"]) ?? "start";
         return Positions.TryParseFrom(from, out var after)
             ? (after, filter, null)
-            : (0, filter, Bad("invalid from", $"from '{Printable(from)}' must be start, end or a position (a whole number of 0 or more)"));
+            : (0, filter, Bad("invalid from", $"from '{EventValidation.Printable(from)}' must be start, end or a position (a whole number of 0 or more)"));
     }
 
     private static IResult? UnknownParameter(HttpContext http, params string[] known)
@@ -135,7 +134,7 @@ public static class ListenerEndpoints
         var unknown = http.Request.Query.Keys.FirstOrDefault(key => !known.Contains(key, StringComparer.Ordinal));
         if (unknown is not null)
             return Problem(StatusCodes.Status400BadRequest, "unknown parameter",
-                $"'{Printable(unknown)}' is not a parameter of {http.Request.Path}" + (known.Length > 0 ? $"; known: {string.Join(", ", known)}" : ""));
+                $"'{EventValidation.Printable(unknown)}' is not a parameter of {http.Request.Path}" + (known.Length > 0 ? $"; known: {string.Join(", ", known)}" : ""));
         var repeated = http.Request.Query.FirstOrDefault(pair => pair.Key != "type" && pair.Value.Count > 1).Key;
         return repeated is null ? null
             : Problem(StatusCodes.Status400BadRequest, "repeated parameter", $"'{repeated}' may be given once");
@@ -149,9 +148,6 @@ public static class ListenerEndpoints
         return values.Count == 0 ||
                (long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
     }
-
-    private static string Printable(string value) =>
-        string.Concat(value.Take(40).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static string NewRequestId() => Guid.NewGuid().ToString("N");
 
@@ -172,13 +168,9 @@ public static class ListenerEndpoints
     private static IResult Refused(HttpContext http, SubscriptionRefused refused) =>
         refused.Retryable ? Unavailable(http, refused.Reason) : Problem(StatusCodes.Status400BadRequest, "request refused", refused.Reason);
 
-    private static IResult Unavailable(HttpContext http, string detail)
-    {
-        http.Response.Headers.RetryAfter = "1";
-        return Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", detail);
-    }
+    private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail);
 
-    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+    private static IResult Problem(int status, string title, string detail) => ApiResults.Problem(status, title, detail);
 
     /// <summary>How long a live stream's buffer may stay full before its reader counts as too slow.</summary>
     private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(2);

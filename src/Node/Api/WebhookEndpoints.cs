@@ -66,8 +66,8 @@ public static class WebhookEndpoints
         {
             return Problem(StatusCodes.Status400BadRequest, "malformed subscription",
                 "the body must be a JSON object with name and url, and optionally types, entityPrefix, from, secret, maxAttempts and concurrency: " +
-                EventEndpoints.Describe(ex).Replace("the fields are entityId, type, eventId and data",
-                    "the fields are name, url, types, entityPrefix, from, secret, maxAttempts and concurrency"));
+                ApiResults.DescribeJson(ex, "name, url, types, entityPrefix, from, secret, maxAttempts and concurrency",
+                    "name, url, entityPrefix and secret are strings, types an array of strings, from a string or a number, maxAttempts and concurrency numbers"));
         }
 
         if (request is null)
@@ -96,16 +96,14 @@ public static class WebhookEndpoints
         switch (answer)
         {
             case null:
-                http.Response.Headers.RetryAfter = "1";
-                return Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "the node did not answer in time");
+                return ApiResults.Unavailable(http, "the node did not answer in time");
             case { Status: >= 200 and < 300 }:
                 return success(answer);
             case { Status: StatusCodes.Status401Unauthorized }:
                 http.Response.Headers.WWWAuthenticate = "Bearer";
                 return Problem(answer.Status, "a bearer token is required", answer.Reason!);
             case { Status: StatusCodes.Status503ServiceUnavailable }:
-                http.Response.Headers.RetryAfter = "1";
-                return Problem(answer.Status, "unavailable", answer.Reason!);
+                return ApiResults.Unavailable(http, answer.Reason!);
             default:
                 return Problem(answer.Status, answer.Status switch
                 {
@@ -130,14 +128,9 @@ public static class WebhookEndpoints
         }
     }
 
-    private static string? Token(HttpContext http)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
-    }
+    private static string? Token(HttpContext http) => ApiResults.BearerToken(http);
 
     private static string NewId() => Guid.NewGuid().ToString("N");
 
-    private static IResult Problem(int status, string title, string detail) => Results.Problem(detail: detail, statusCode: status, title: title);
+    private static IResult Problem(int status, string title, string detail) => ApiResults.Problem(status, title, detail);
 }

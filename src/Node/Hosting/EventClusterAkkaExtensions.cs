@@ -105,7 +105,8 @@ public static class EventClusterAkkaExtensions
                 var announcer = new CommitAnnouncer(system);
                 database.Committed += announcer.Committed;
                 system.RegisterOnTermination(announcer.Dispose);
-                var eventLog = system.ActorOf(EventLogActor.Props(new EventLog(system, database), settings.RecentEvents), EventLogActor.Name);
+                var reads = new EventLog(system, database);
+                var eventLog = system.ActorOf(EventLogActor.Props(reads, settings.RecentEvents), EventLogActor.Name);
                 registry.Register<EventLogActor>(eventLog);
 
                 // Webhooks: one coordinator in the cluster (a singleton) runs every subscription;
@@ -117,7 +118,7 @@ public static class EventClusterAkkaExtensions
                     MaxConnectionsPerServer = 256,
                 }) { Timeout = Timeout.InfiniteTimeSpan };
                 system.RegisterOnTermination(http.Dispose);
-                var webhookContext = new WebhookContext(eventLog, new EventLog(system, database), database, http,
+                var webhookContext = new WebhookContext(eventLog, reads, database, http,
                     Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(), settings.WebhookAllowedHosts);
                 system.ActorOf(ClusterSingletonManager.Props(WebhookCoordinator.Props(webhookContext), PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system)), WebhookCoordinator.Name);

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Akka.Actor;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
@@ -68,7 +66,7 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
             return "url is required";
         if (definition.Url.Length > 2048 || !Uri.TryCreate(definition.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") ||
             string.IsNullOrEmpty(url.Host))
-            return $"url '{Printable(definition.Url)}' must be an absolute http or https URL";
+            return $"url '{EventValidation.Printable(definition.Url, 80)}' must be an absolute http or https URL";
         if (!string.IsNullOrEmpty(url.UserInfo))
             return "url must not carry a user name or password; use a secret for signatures";
         if (allowedHosts is not null && !allowedHosts.Contains(url.Host))
@@ -128,20 +126,9 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     }
 
     /// <summary>True when the node has no token, or <paramref name="presented"/> is it (compared in constant time).</summary>
-    public bool Authorized(string? presented)
-    {
-        if (settings.ApiToken is null)
-            return true;
-        if (presented is null)
-            return false;
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)),
-            SHA256.HashData(Encoding.UTF8.GetBytes(settings.ApiToken)));
-    }
+    public bool Authorized(string? presented) => Api.ApiResults.TokenMatches(settings.ApiToken, presented);
 
     private static WebhookAnswer Refused(string requestId, int status, string reason) => new(requestId ?? "", status, reason, [], []);
-
-    private static string Printable(string value) =>
-        string.Concat(value.Take(80).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }
 
 /// <summary>Answers webhook requests that come from clients through the ingress.</summary>
