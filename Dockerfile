@@ -10,11 +10,12 @@ COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Messages/EventCluster.Messages.csproj src/Messages/
 COPY src/Node/EventCluster.Node.csproj src/Node/
 COPY src/Client/EventCluster.Client.csproj src/Client/
-RUN dotnet restore src/Node/EventCluster.Node.csproj && dotnet restore src/Client/EventCluster.Client.csproj
+COPY src/Cli/EventCluster.Cli.csproj src/Cli/
+RUN dotnet restore src/Node/EventCluster.Node.csproj && dotnet restore src/Cli/EventCluster.Cli.csproj
 COPY hocon/ hocon/
 COPY src/ src/
 RUN dotnet publish src/Node/EventCluster.Node.csproj -c Release --no-restore -o /out/node \
- && dotnet publish src/Client/EventCluster.Client.csproj -c Release --no-restore -o /out/client
+ && dotnet publish src/Cli/EventCluster.Cli.csproj -c Release --no-restore -o /out/client
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # curl for the health check on /health/ready.

@@ -30,9 +30,9 @@ export EVENTCLUSTER_SEEDS=$seeds
 
 echo "Building EventCluster (Release)..."
 dotnet build src/Node -c Release -v quiet -nologo >/dev/null
-dotnet build src/Client -c Release -v quiet -nologo >/dev/null
+dotnet build src/Cli -c Release -v quiet -nologo >/dev/null
 node_dll=src/Node/bin/Release/net10.0/EventCluster.Node.dll
-client() { dotnet src/Client/bin/Release/net10.0/eventcluster.dll "$@"; }
+client() { dotnet src/Cli/bin/Release/net10.0/eventcluster.dll "$@"; }
 
 pids=()
 load_pid=
@@ -76,7 +76,7 @@ echo "Cluster of $nodes nodes Up (ports $base-$((base + nodes - 1)), journal $jo
 receiver_port=$((base + 2000))
 # Started directly (not through the client function), so that $! is the receiver itself and the
 # clean-up stops it.
-dotnet src/Client/bin/Release/net10.0/eventcluster.dll webhooks receive --port "$receiver_port" \
+dotnet src/Cli/bin/Release/net10.0/eventcluster.dll webhooks receive --port "$receiver_port" \
   >"$work/deliveries.jsonl" 2>"$work/receiver.log" &
 receiver_pid=$!
 client webhooks add --name chaos --url "http://127.0.0.1:$receiver_port/hook" --from start >/dev/null

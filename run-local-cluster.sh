@@ -16,9 +16,9 @@ config=${CONFIGURATION:-Release}
 
 echo "Building EventCluster ($config)..."
 dotnet build src/Node -c "$config" -v quiet -nologo
-dotnet build src/Client -c "$config" -v quiet -nologo
+dotnet build src/Cli -c "$config" -v quiet -nologo
 # ./eventcluster rebuilds the client only when its sources are newer than this stamp.
-[ "$config" = Release ] && touch src/Client/bin/Release/net10.0/.built
+[ "$config" = Release ] && touch src/Cli/bin/Release/net10.0/.built
 node_dll=src/Node/bin/$config/net10.0/EventCluster.Node.dll
 
 pids=()

@@ -12,7 +12,7 @@ public sealed class Repository
 
     public string NodeDll => Path.Combine(Root, "src/Node/bin/Release/net10.0/EventCluster.Node.dll");
 
-    public string ClientDll => Path.Combine(Root, "src/Client/bin/Release/net10.0/eventcluster.dll");
+    public string ClientDll => Path.Combine(Root, "src/Cli/bin/Release/net10.0/eventcluster.dll");
 
     /// <summary>The checkout around the working directory (or around the benchmark's own binaries).</summary>
     public static Repository Find()
@@ -32,7 +32,7 @@ public sealed class Repository
     /// <summary>Builds the node and the client in Release, as the README's cluster runs them.</summary>
     public async Task BuildAsync()
     {
-        foreach (var project in new[] { "src/Node", "src/Client" })
+        foreach (var project in new[] { "src/Node", "src/Cli" })
         {
             var (code, output) = await RunAsync("dotnet", ["build", project, "-c", "Release", "-v", "quiet", "-nologo"], TimeSpan.FromMinutes(10));
             if (code != 0)

@@ -4,7 +4,6 @@ using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
-using EventCluster.Client.Cli;
 using EventCluster.Messages;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Diagnostics;
@@ -37,13 +36,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     private readonly EntityMessageExtractor _extractor = new();
     private IReadOnlyDictionary<string, IActorRef> _ingressByShard = new Dictionary<string, IActorRef>();
 
-    /// <summary>
-    /// The certificate this process presents to the cluster (TLS with mutual authentication), or
-    /// null for plain TCP; set once from --tls-certificate before any connection is made.
-    /// </summary>
-    public static X509Certificate2? TlsCertificate { get; set; }
-
-    private ClusterConnection(IReadOnlyList<string> seeds)
+    private ClusterConnection(IReadOnlyList<string> seeds, X509Certificate2? certificate)
     {
         Seeds = seeds;
         var config = ConfigurationFactory.ParseString($$"""
@@ -73,7 +66,6 @@ public sealed class ClusterConnection : IAsyncDisposable
             .WithFallback(ConfigurationFactory.ParseString(TypeNameRefusal.Hocon))
             .WithFallback(LoadRemoteTuning())
             .WithFallback(ClusterClientReceptionist.DefaultConfig());
-        var certificate = TlsCertificate;
         if (certificate is not null)
             config = ConfigurationFactory.ParseString(RemoteTls.Hocon).WithFallback(config);
         var setup = Akka.Actor.Setup.ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config));
@@ -94,8 +86,12 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <summary>The seed nodes contacted.</summary>
     public IReadOnlyList<string> Seeds { get; }
 
-    /// <summary>Starts the connection; the first request waits until a seed answers.</summary>
-    public static ClusterConnection Connect(IReadOnlyList<string> seeds) => new(seeds);
+    /// <summary>
+    /// Starts the connection; the first request waits until a seed answers. With
+    /// <paramref name="certificate"/> the connection uses TLS with mutual authentication and
+    /// presents that certificate (the nodes' own); without it, plain TCP.
+    /// </summary>
+    public static ClusterConnection Connect(IReadOnlyList<string> seeds, X509Certificate2? certificate = null) => new(seeds, certificate);
 
     /// <summary>
     /// Submits one event and waits up to <paramref name="timeout"/> for its reply; with
@@ -105,6 +101,46 @@ public sealed class ClusterConnection : IAsyncDisposable
     {
         var target = direct ? _ingressByShard.GetValueOrDefault(_extractor.ShardId(command.EntityId, command)) : null;
         return await RequestAsync(RequestKeys.Event(command.EntityId, command.EventId), command, timeout, target);
+    }
+
+    /// <summary>
+    /// Sends the event until it is accepted or rejected, resending the same event id after every
+    /// attempt that got no answer within <paramref name="attemptTimeout"/>; null when
+    /// <paramref name="total"/> ran out first. With <paramref name="notStoredDelay"/> an event the
+    /// journal could not store is sent again too after that pause, and the last such answer is
+    /// returned when time runs out; without it, that answer is returned at once. With
+    /// <paramref name="directFirst"/> the first attempt goes straight to the node hosting the
+    /// entity's shard; retries always go through the seed contact.
+    /// </summary>
+    public async Task<object?> SubmitWithRetriesAsync(SubmitEvent command, TimeSpan total, TimeSpan attemptTimeout,
+        TimeSpan? notStoredDelay, Action? onRetry, bool directFirst = false, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + total;
+        object? lastNotStored = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                return lastNotStored;
+            try
+            {
+                var reply = await SubmitAsync(command, left < attemptTimeout ? left : attemptTimeout, direct: directFirst && attempt == 0)
+                    .WaitAsync(cancellationToken);
+                if (reply is not EventNotStored || notStoredDelay is not { } delay)
+                    return reply;
+                lastNotStored = reply;
+                left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                    return reply;
+                onRetry?.Invoke();
+                await Task.Delay(left < delay ? left : delay, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                if (deadline - DateTime.UtcNow > TimeSpan.Zero)
+                    onRetry?.Invoke();
+            }
+        }
     }
 
     /// <summary>
@@ -211,8 +247,10 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     private static Config LoadRemoteTuning()
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "hocon", "remote.hocon");
-        return File.Exists(path) ? ConfigurationFactory.ParseString(File.ReadAllText(path)) : Config.Empty;
+        using var stream = typeof(ClusterConnection).Assembly.GetManifestResourceStream("EventCluster.Client.remote.hocon")
+            ?? throw new InvalidOperationException("the remote tuning is missing from EventCluster.Client");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
 
     /// <summary>Keys that match replies to the requests that caused them.</summary>

@@ -201,7 +201,7 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
         var nowhere = $"127.0.0.1:{FreePorts.Next()}";
         foreach (var (arguments, message) in new[]
                  {
-                     (new[] { "subscribe", "--bogus" }, "unknown option '--bogus'"),
+                     (new[] { "subscribe", "--bogus" }, "Unrecognized command or argument '--bogus'"),
                      (new[] { "subscribe", "--from", "-5" }, "--from '-5' must be start, end or a position"),
                      (new[] { "subscribe", "--from", "first" }, "--from 'first' must be start, end or a position"),
                      (new[] { "subscribe", "--type", "bad type" }, "event type 'bad type' contains ' '"),
@@ -211,8 +211,8 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
                      (new[] { "subscribe", "--max", "0" }, "--max '0' must be a whole number"),
                      (new[] { "history", "--entity", "a", "--limit", "1001" }, "--limit '1001' must be a whole number from 1 to 1000"),
                      (new[] { "history", "--entity", "a", "--from", "0" }, "--from '0' must be a whole number"),
-                     (new[] { "history" }, "'history' needs --entity"),
-                     (new[] { "groups", "--max", "3" }, "unknown option '--max' for 'groups'"),
+                     (new[] { "history" }, "Option '--entity' is required"),
+                     (new[] { "groups", "--max", "3" }, "Unrecognized command or argument '--max'"),
                  })
         {
             var run = await ClientRun.RunAsync([.. arguments, "--seeds", nowhere, "--timeout", "5"]);

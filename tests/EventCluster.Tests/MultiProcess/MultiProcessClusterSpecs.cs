@@ -105,8 +105,8 @@ public sealed class MultiProcessClusterSpecs(ThreeNodeClusterFixture fixture) : 
     [InlineData("send --entity acct --type deposit --data [1,2]", "data must be a JSON object")]
     [InlineData("send --entity acct --type deposit --data {\"a\":", "data is not valid JSON")]
     [InlineData("send --entity acct --type deposit --data {\"a\":1,\"a\":2}", "data is not valid JSON")]
-    [InlineData("send --entity acct --type bad type", "unexpected argument 'type'")]
-    [InlineData("send --entity acct --type deposit --colour red", "unknown option '--colour'")]
+    [InlineData("send --entity acct --type bad type", "Unrecognized command or argument 'type'")]
+    [InlineData("send --entity acct --type deposit --colour red", "Unrecognized command or argument '--colour'")]
     [InlineData("send --entity acct --type deposit --id bad/id", "event id 'bad/id' contains '/'")]
     [InlineData("send --entity acct --type dep%osit", "event type 'dep%osit' contains '%'")]
     public async Task Should_refuse_a_bad_event_with_exit_code_2_and_leave_the_entity_unchanged(string arguments, string message)
@@ -127,11 +127,11 @@ public sealed class MultiProcessClusterSpecs(ThreeNodeClusterFixture fixture) : 
 
     [Theory]
     [InlineData("send --entity bad/id --type deposit", "entity id 'bad/id' contains '/'")]
-    [InlineData("send --type deposit", "'send' needs --entity")]
+    [InlineData("send --type deposit", "Option '--entity' is required")]
     [InlineData("load --events zero --entities 5", "--events 'zero' must be a whole number")]
-    [InlineData("frobnicate", "unknown command 'frobnicate'")]
-    [InlineData("send --entity a --type t --bogus", "unknown option '--bogus'")]
-    [InlineData("send --entity a --type t --data", "option --data needs a value")]
+    [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
+    [InlineData("send --entity a --type t --bogus", "Unrecognized command or argument '--bogus'")]
+    [InlineData("send --entity a --type t --data", "Required argument missing for option: '--data'")]
     public async Task Should_refuse_bad_usage_with_exit_code_2_before_contacting_the_cluster(string arguments, string message)
     {
         // The seeds come first, so that an option missing its value at the end stays at the end.

@@ -18,7 +18,10 @@ public static class BuiltArtifacts
     public static string NodeDll => Existing(Path.Combine(RepositoryRoot, "src", "Node", "bin", Configuration, "net10.0", "EventCluster.Node.dll"));
 
     /// <summary>The built eventcluster client.</summary>
-    public static string ClientDll => Existing(Path.Combine(RepositoryRoot, "src", "Client", "bin", Configuration, "net10.0", "eventcluster.dll"));
+    public static string ClientDll => Existing(Path.Combine(RepositoryRoot, "src", "Cli", "bin", Configuration, "net10.0", "eventcluster.dll"));
+
+    /// <summary>The built sample console app of the client library.</summary>
+    public static string QuickStartDll => Existing(Path.Combine(RepositoryRoot, "samples", "QuickStart", "bin", Configuration, "net10.0", "QuickStart.dll"));
 
     private static string Existing(string path) =>
         File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution ({Configuration}) first", path);

@@ -19,12 +19,16 @@ public static partial class ChildProcesses
 
     /// <summary>
     /// Starts a process with redirected output and tracks it. EVENTCLUSTER_* variables of the test
-    /// run are not passed on: each node and client gets exactly the arguments its spec gives.
+    /// run are not passed on: each node and client gets exactly the arguments and variables its
+    /// spec gives.
     /// </summary>
     public static Process Start(ProcessStartInfo startInfo)
     {
         foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
-            startInfo.Environment.Remove(variable);
+        {
+            if (startInfo.Environment[variable] == Environment.GetEnvironmentVariable(variable))
+                startInfo.Environment.Remove(variable);
+        }
         startInfo.UseShellExecute = false;
         startInfo.RedirectStandardOutput = true;
         startInfo.RedirectStandardError = true;

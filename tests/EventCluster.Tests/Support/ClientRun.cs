@@ -10,10 +10,17 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
     public JsonNode Json => JsonNode.Parse(Stdout) ?? throw new InvalidOperationException("empty output");
 
     /// <summary>Runs the client with <paramref name="arguments"/>, killing it after <paramref name="timeout"/>.</summary>
-    public static async Task<ClientRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    public static Task<ClientRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null) =>
+        RunProgramAsync(BuiltArtifacts.ClientDll, arguments, timeout);
+
+    /// <summary>Runs another built .NET program (a sample) the same way, with extra environment variables.</summary>
+    public static async Task<ClientRun> RunProgramAsync(string dll, IEnumerable<string> arguments, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetTempPath() };
-        startInfo.ArgumentList.Add(BuiltArtifacts.ClientDll);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            startInfo.Environment[name] = value;
+        startInfo.ArgumentList.Add(dll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
         var process = ChildProcesses.Start(startInfo);
@@ -27,7 +34,7 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
         catch (OperationCanceledException)
         {
             ChildProcesses.Kill(process);
-            throw new TimeoutException($"eventcluster {string.Join(" ", arguments)} did not finish; stderr:\n{await stderr}");
+            throw new TimeoutException($"{Path.GetFileName(dll)} {string.Join(" ", arguments)} did not finish; stderr:\n{await stderr}");
         }
 
         ChildProcesses.Forget(process);

@@ -1,4 +1,4 @@
-using EventCluster.Client.Commands;
+using EventCluster.Cli.Commands;
 using EventCluster.Messages.Queries;
 
 namespace EventCluster.Tests.Unit;

@@ -1,4 +1,4 @@
-namespace EventCluster.Client.Cli;
+namespace EventCluster.Cli.Terminal;
 
 /// <summary>The documented exit codes of the eventcluster command.</summary>
 public static class ExitCodes
@@ -18,6 +18,3 @@ public static class ExitCodes
 
 /// <summary>Bad usage or bad input, reported before anything is sent (exit 2).</summary>
 public sealed class UsageException(string message) : Exception(message);
-
-/// <summary>The cluster did not answer in time (exit 3).</summary>
-public sealed class ClusterUnreachableException(string message) : Exception(message);

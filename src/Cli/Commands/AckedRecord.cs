@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary>
 /// One line of an acked (or sent) file: <c>{"entityId":…,"eventId":…}</c>; an acked line also

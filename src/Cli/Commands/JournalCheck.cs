@@ -1,6 +1,6 @@
 using EventCluster.Messages.Queries;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary>
 /// Compares what the client recorded (acknowledged and sent event ids) with what each entity's

@@ -1,18 +1,18 @@
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Subscriptions;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary><c>groups</c>: every subscriber group with its position and lag.</summary>
 public static class GroupsCommand
 {
     /// <summary>Runs the command.</summary>
-    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        args.AllowOnly("--json");
-        var total = timeout ?? TimeSpan.FromSeconds(30);
-        await using var connection = ClusterConnection.Connect(seeds);
+        var total = settings.Timeout ?? TimeSpan.FromSeconds(30);
+        await using var connection = settings.Connect();
         var requestId = Guid.NewGuid().ToString("N");
         var reply = await connection.ListenOnceAsync(requestId, new GetGroups(requestId), total, "the groups");
 

@@ -1,36 +1,19 @@
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary><c>status</c>: members, leader and shard placement.</summary>
 public static class StatusCommand
 {
     /// <summary>Runs the command.</summary>
-    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        args.AllowOnly("--json");
-        var total = timeout ?? TimeSpan.FromSeconds(30);
-        await using var connection = ClusterConnection.Connect(seeds);
-        object reply;
-        try
-        {
-            reply = await connection.GetStatusAsync(total);
-        }
-        catch (TimeoutException)
-        {
-            throw ConnectionErrors.NoAnswer(seeds, total, "the cluster status");
-        }
-
-        if (reply is QueryRejected rejected)
-        {
-            Output.Error(rejected.Reason);
-            return ExitCodes.Unreachable;
-        }
-
-        var status = (ClusterStatusResult)reply;
+        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        var status = await client.StatusAsync();
         if (args.Flag("--json"))
         {
             Output.WriteJson(status);

@@ -2,28 +2,28 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 using EventCluster.Client.Connection;
 using EventCluster.Messages;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Webhooks;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary><c>webhooks add|list|show|remove|replay-parked|receive</c>: subscriptions the cluster delivers over HTTP.</summary>
 public static class WebhooksCommand
 {
     /// <summary>Runs the command.</summary>
-    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        var total = timeout ?? TimeSpan.FromSeconds(30);
+        var total = settings.Timeout ?? TimeSpan.FromSeconds(30);
         var token = args.Value("--api-token") ?? NonEmpty(Environment.GetEnvironmentVariable("EVENTCLUSTER_API_TOKEN"));
         var requestId = Guid.NewGuid().ToString("N");
         IEventClusterMessage request;
         switch (args.Action)
         {
             case "add":
-                args.AllowOnly("--name", "--url", "--type", "--entity-prefix", "--from", "--secret", "--max-attempts", "--concurrency", "--api-token", "--json");
                 var fromText = args.Value("--from") ?? "start";
                 if (!Positions.TryParseFrom(fromText, out var after))
                     throw new UsageException($"--from '{fromText}' must be start, end or a position (a whole number of 0 or more)");
@@ -33,32 +33,26 @@ public static class WebhooksCommand
                 request = new AddWebhook(requestId, definition, after, token);
                 break;
             case "list":
-                args.AllowOnly("--api-token", "--json");
                 request = new GetWebhooks(requestId, null, token);
                 break;
             case "show":
-                args.AllowOnly("--name", "--api-token", "--json");
                 request = new GetWebhooks(requestId, args.Required("--name"), token);
                 break;
             case "remove":
-                args.AllowOnly("--name", "--api-token", "--json");
                 request = new RemoveWebhook(requestId, args.Required("--name"), token);
                 break;
             case "replay-parked":
-                args.AllowOnly("--name", "--api-token", "--json");
                 request = new ReplayParked(requestId, args.Required("--name"), token);
                 break;
             case "receive":
-                args.AllowOnly("--port", "--secret");
                 return await ReceiveAsync((int)args.Integer("--port", 8080, 1, 65535), args.Value("--secret"));
             case "check":
-                args.AllowOnly("--acked", "--deliveries", "--json");
                 return Check(args.Required("--acked"), args.Required("--deliveries"), args.Flag("--json"));
             default:
                 throw new UsageException($"'webhooks' needs add, list, show, remove, replay-parked, receive or check{(args.Action is null ? "" : $", not '{args.Action}'")}");
         }
 
-        await using var connection = ClusterConnection.Connect(seeds);
+        await using var connection = settings.Connect();
         var reply = await connection.ListenOnceAsync(requestId, request, total, "the webhook request");
 
         if (reply is not WebhookAnswer answer)

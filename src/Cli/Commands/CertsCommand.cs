@@ -1,7 +1,8 @@
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 using EventCluster.Messages.Security;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary>
 /// <c>certs create --out DIR</c>: a self-signed development certificate for one cluster, for TLS
@@ -15,7 +16,6 @@ public static class CertsCommand
     {
         if (args.Action != "create")
             throw new UsageException(args.Action is null ? "'certs' needs an action: certs create --out DIR" : $"unknown action 'certs {args.Action}' (create)");
-        args.AllowOnly("--out");
         var directory = Path.GetFullPath(args.Required("--out"));
         Directory.CreateDirectory(directory);
         var pfx = Path.Combine(directory, "eventcluster.pfx");

@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace EventCluster.Client.Cli;
+namespace EventCluster.Cli.Terminal;
 
 /// <summary>Writes results: one JSON document with --json, readable text otherwise. Diagnostics go to standard error.</summary>
 public static class Output

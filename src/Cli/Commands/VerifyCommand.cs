@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary>
 /// <c>verify</c>: reads every entity of an acked file back from its journal and reports lost,
@@ -17,20 +18,19 @@ public static class VerifyCommand
     private const int Parallelism = 16;
 
     /// <summary>Runs the command.</summary>
-    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        args.AllowOnly("--acked", "--json");
         var ackedPath = args.Required("--acked");
         var acked = AckedRecord.ReadAll(ackedPath);
         var sentPath = AckedRecord.SentFileOf(ackedPath);
         var sent = File.Exists(sentPath) ? AckedRecord.ReadAll(sentPath) : null;
         if (sent is null)
             Output.Error($"no {sentPath}: events applied but not acknowledged will count as unexpected");
-        var perRequest = timeout ?? TimeSpan.FromSeconds(30);
+        var perRequest = settings.Timeout ?? TimeSpan.FromSeconds(30);
 
         var entityIds = acked.Concat(sent ?? []).Select(r => r.EntityId).Distinct().ToList();
         var journals = new ConcurrentDictionary<string, IReadOnlyList<JournalEntry>>();
-        await using var connection = ClusterConnection.Connect(seeds);
+        await using var connection = settings.Connect();
         await Parallel.ForEachAsync(entityIds, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (entityId, _) =>
             journals[entityId] = await ReadJournalAsync(connection, entityId, perRequest));
 

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using HdrHistogram;
-using EventCluster.Client.Cli;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
 using EventCluster.Client.Connection;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Replies;
 
-namespace EventCluster.Client.Commands;
+namespace EventCluster.Cli.Commands;
 
 /// <summary>
 /// <c>load</c>: sends N events over K entities with C in flight, retrying timed-out events with
@@ -18,9 +19,8 @@ namespace EventCluster.Client.Commands;
 public static class LoadCommand
 {
     /// <summary>Runs the command.</summary>
-    public static async Task<int> RunAsync(Arguments args, IReadOnlyList<string> seeds, TimeSpan? timeout)
+    public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        args.AllowOnly("--events", "--entities", "--concurrency", "--rate", "--acked", "--json", "--type", "--entity-prefix", "--echo");
         var events = args.Integer("--events", 10_000, 1, 100_000_000);
         var entities = args.Integer("--entities", 100, 1, 100_000_000);
         var concurrency = (int)args.Integer("--concurrency", 256, 1, 10_000);
@@ -29,7 +29,7 @@ public static class LoadCommand
         var type = args.Value("--type") ?? "load";
         var runId = Guid.NewGuid().ToString("N")[..8];
         var prefix = args.Value("--entity-prefix") ?? $"load-{runId}-";
-        var perEvent = timeout ?? TimeSpan.FromSeconds(120);
+        var perEvent = settings.Timeout ?? TimeSpan.FromSeconds(120);
         var json = args.Flag("--json");
         // Round trips to non-persistent echo entities over the same route: the cluster's cost
         // without the journal, as the baseline for the durable figures.
@@ -41,7 +41,7 @@ public static class LoadCommand
             throw new UsageException(problem);
 
         await using var records = args.Value("--acked") is { } ackedPath ? RecordFiles.Create(ackedPath) : null;
-        await using var connection = ClusterConnection.Connect(seeds);
+        await using var connection = settings.Connect();
 
         // Microseconds up to an hour at 3 significant digits: a few hundred KiB however many events.
         var latencies = new LongConcurrentHistogram(1, TimeSpan.FromHours(1).Ticks / 10, 3);
@@ -59,7 +59,7 @@ public static class LoadCommand
         }
         catch (TimeoutException)
         {
-            throw ConnectionErrors.NoAnswer(seeds, connectTimeout, "the cluster status");
+            throw ConnectionErrors.NoAnswer(settings.Seeds, connectTimeout, "the cluster status");
         }
 
         using var stopPlacement = new CancellationTokenSource();
@@ -96,8 +96,8 @@ public static class LoadCommand
                 {
                     command = new SubmitEvent(entityId, eventId, type, $"{{\"seq\":{i}}}");
                     records?.Sent(command);
-                    reply = await SendCommand.SubmitWithRetriesAsync(connection, command, perEvent, SendCommand.AttemptTimeout,
-                        () => Interlocked.Increment(ref retries), directFirst: true, retryNotStored: true);
+                    reply = await connection.SubmitWithRetriesAsync(command, perEvent, SendCommand.AttemptTimeout, SendCommand.NotStoredBackoff,
+                        () => Interlocked.Increment(ref retries), directFirst: true);
                 }
 
                 var latency = Stopwatch.GetElapsedTime(started);
@@ -132,11 +132,10 @@ public static class LoadCommand
             }
         }
 
-        using var progress = new ProgressBar(events, () => (Interlocked.Read(ref acked) + Interlocked.Read(ref errors),
-            Interlocked.Read(ref errors) + Interlocked.Read(ref unanswered), Interlocked.Read(ref retries)));
-        await Task.WhenAll(Enumerable.Range(0, (int)Math.Min(concurrency, events)).Select(_ => Task.Run(Worker)));
+        await LoadProgress.RunAsync(events, () => (Interlocked.Read(ref acked) + Interlocked.Read(ref errors),
+                Interlocked.Read(ref errors) + Interlocked.Read(ref unanswered), Interlocked.Read(ref retries)),
+            () => Task.WhenAll(Enumerable.Range(0, (int)Math.Min(concurrency, events)).Select(_ => Task.Run(Worker))));
         clock.Stop();
-        progress.Finish();
         await stopPlacement.CancelAsync();
         await placement;
 

@@ -1,0 +1,95 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using EventCluster.Cli.Terminal;
+using EventCluster.Client;
+using EventCluster.Client.Subscriptions;
+using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Validation;
+
+namespace EventCluster.Cli.Commands;
+
+/// <summary>
+/// <c>subscribe</c>: prints the events of the log that match a filter, in position order: the
+/// stored ones, then live ones as they are committed (the library's subscription, which resumes
+/// through another node by itself and keeps a group's position).
+/// </summary>
+public static class SubscribeCommand
+{
+    /// <summary>Runs the command.</summary>
+    public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
+    {
+        var fromText = args.Value("--from") ?? "start";
+        if (!Positions.TryParseFrom(fromText, out var from))
+            throw new UsageException($"--from '{fromText}' must be start, end or a position (a whole number of 0 or more)");
+        var options = new SubscribeOptions
+        {
+            From = from,
+            Types = args.Values("--type").ToList(),
+            EntityId = args.Value("--entity"),
+            EntityPrefix = args.Value("--entity-prefix"),
+            Group = args.Value("--group"),
+            OnNotice = notice =>
+            {
+                if (notice.Kind == SubscriptionNoticeKind.Warning)
+                    Output.Error(notice.Message);
+                else
+                    Console.Error.WriteLine(notice.Message);
+            },
+        };
+        if (EventValidation.CheckFilter(options.Filter) is { } filterProblem)
+            throw new UsageException(options is { EntityId: not null, EntityPrefix: not null } ? "give --entity or --entity-prefix, not both" : filterProblem);
+        if (options.Group is not null && EventValidation.CheckGroup(options.Group) is { } groupProblem)
+            throw new UsageException(groupProblem);
+        var max = args.Integer("--max", long.MaxValue, 1, long.MaxValue);
+        var json = args.Flag("--json");
+
+        using var stop = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Stop(context, stop));
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Stop(context, stop));
+
+        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+        try
+        {
+            var printed = 0L;
+            await using var events = client.SubscribeAsync(options, stop.Token).GetAsyncEnumerator(stop.Token);
+            while (printed < max)
+            {
+                // Lines are written in blocks, flushed whenever the next event is not there yet.
+                // In a group, asking for the next event lets the library confirm this one, so the
+                // line is out first: a confirmed event has always been printed.
+                if (options.Group is not null)
+                    await stdout.FlushAsync(CancellationToken.None);
+                var next = events.MoveNextAsync();
+                if (!next.IsCompleted)
+                    await stdout.FlushAsync(CancellationToken.None);
+                if (!await next)
+                    break;
+                stdout.WriteLine(json ? EventLines.Json(events.Current) : EventLines.Text(events.Current));
+                printed++;
+            }
+
+            await stdout.FlushAsync(CancellationToken.None);
+            return ExitCodes.Success;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return ExitCodes.Success;
+        }
+        catch (EventClusterRejectedException ex)
+        {
+            Output.Error(ex.Message);
+            return ExitCodes.Rejected;
+        }
+        finally
+        {
+            await stdout.FlushAsync(CancellationToken.None);
+        }
+    }
+
+    private static void Stop(PosixSignalContext context, CancellationTokenSource stop)
+    {
+        context.Cancel = true;
+        stop.Cancel();
+    }
+}

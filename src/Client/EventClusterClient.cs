@@ -1,0 +1,205 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventCluster.Client.Connection;
+using EventCluster.Client.Subscriptions;
+using EventCluster.Messages.Commands;
+using EventCluster.Messages.Queries;
+using EventCluster.Messages.Replies;
+using EventCluster.Messages.Subscriptions;
+using EventCluster.Messages.Validation;
+
+namespace EventCluster.Client;
+
+/// <summary>
+/// A connection to an EventCluster cluster through its seed nodes. Thread-safe: share one
+/// instance in an application (it holds one connection, a small non-member actor system);
+/// dispose it on shutdown.
+/// </summary>
+/// <remarks>
+/// A send is retried with the same event id until the cluster acknowledges it, so an event is
+/// stored exactly once whatever is lost on the way: a repeat of a stored event is acknowledged
+/// as a duplicate with the original version and position.
+/// </remarks>
+public sealed class EventClusterClient : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
+    private readonly EventClusterClientOptions _options;
+
+    /// <summary>Connects to the cluster; the first call waits until a seed answers.</summary>
+    public EventClusterClient(EventClusterClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        Seeds = SeedList.Parse(string.Join(",", options.Seeds));
+        Connection = ClusterConnection.Connect(Seeds, options.TlsCertificate);
+    }
+
+    /// <summary>The seed nodes contacted.</summary>
+    public IReadOnlyList<string> Seeds { get; }
+
+    /// <summary>The connection underneath, for requests this class has no method for (load generation, webhooks).</summary>
+    public ClusterConnection Connection { get; }
+
+    /// <summary>
+    /// Stores one event for <paramref name="entityId"/> and returns its acknowledgement (version,
+    /// global position, node; <see cref="EventAccepted.Duplicate"/> when this id was stored
+    /// before). <paramref name="data"/> is a JSON object: a <see cref="string"/> is taken as JSON
+    /// text, anything else is serialized (camelCase); null is <c>{}</c>. Without
+    /// <paramref name="eventId"/> a new time-ordered id is drawn; give your own to make a retry
+    /// across restarts of your application safe.
+    /// </summary>
+    /// <exception cref="ArgumentException">The entity id, type, event id or data break a rule; nothing was sent.</exception>
+    /// <exception cref="EventRejectedException">The cluster refused the event; nothing was stored.</exception>
+    /// <exception cref="EventNotStoredException">The journal could not store it in time; nothing was stored.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered within <see cref="EventClusterClientOptions.Timeout"/>.</exception>
+    public async Task<EventAccepted> SendAsync(string entityId, string type, object? data = null, string? eventId = null,
+        CancellationToken cancellationToken = default)
+    {
+        var command = NewEvent(entityId, type, data, eventId);
+        var reply = await Connection.SubmitWithRetriesAsync(command, _options.Timeout, _options.AttemptTimeout,
+            _options.RetryNotStored ? _options.NotStoredRetryDelay : null, onRetry: null, cancellationToken: cancellationToken);
+        return reply switch
+        {
+            EventAccepted accepted => accepted,
+            EventRejected rejected => throw new EventRejectedException(rejected.EntityId, rejected.EventId, rejected.Reason),
+            EventNotStored notStored => throw new EventNotStoredException(notStored.EntityId, notStored.EventId, notStored.Reason),
+            _ => throw ConnectionErrors.NoAnswer(Seeds, _options.Timeout, $"event {command.EventId}"),
+        };
+    }
+
+    /// <summary>
+    /// Checks and builds an event the way <see cref="SendAsync"/> sends it; throws
+    /// <see cref="ArgumentException"/> naming the broken rule.
+    /// </summary>
+    public static SubmitEvent NewEvent(string entityId, string type, object? data = null, string? eventId = null)
+    {
+        eventId ??= NewEventId();
+        var problem = EventValidation.CheckEntityId(entityId) ?? EventValidation.CheckType(type) ?? EventValidation.CheckEventId(eventId);
+        if (problem is not null)
+            throw new ArgumentException(problem);
+        var json = data switch
+        {
+            null => null,
+            string text => text,
+            JsonNode node => node.ToJsonString(),
+            JsonElement element => element.GetRawText(),
+            _ => JsonSerializer.Serialize(data, data.GetType(), DataJson),
+        };
+        if (!EventValidation.TryNormalizeData(json, out var normalized, out var dataProblem))
+            throw new ArgumentException(dataProblem, nameof(data));
+        return new SubmitEvent(entityId, eventId, type, normalized);
+    }
+
+    /// <summary>A fresh event id: time-ordered and unique.</summary>
+    public static string NewEventId() => Guid.CreateVersion7().ToString("N");
+
+    /// <summary>The entity's state; <see cref="EntityStateResult.Exists"/> is false when it has applied no events.</summary>
+    /// <exception cref="EventClusterRejectedException">The request broke a rule (the entity id).</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time.</exception>
+    public async Task<EntityStateResult> GetAsync(string entityId, CancellationToken cancellationToken = default)
+    {
+        if (EventValidation.CheckEntityId(entityId) is { } problem)
+            throw new ArgumentException(problem, nameof(entityId));
+        var reply = await Answer(Connection.GetStateAsync(entityId, _options.Timeout), $"entity {entityId}", cancellationToken);
+        return reply switch
+        {
+            EntityStateResult state => state,
+            QueryRejected rejected => throw new EventClusterRejectedException($"rejected: {rejected.Reason}", rejected.Reason),
+            _ => throw Unexpected(reply),
+        };
+    }
+
+    /// <summary>The members, the leader and the shards per node, as one node sees them.</summary>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the node has no cluster view yet.</exception>
+    public async Task<ClusterStatusResult> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await Answer(Connection.GetStatusAsync(_options.Timeout), "the cluster status", cancellationToken);
+        return reply switch
+        {
+            ClusterStatusResult status => status,
+            QueryRejected rejected => throw new ClusterUnreachableException(rejected.Reason),
+            _ => throw Unexpected(reply),
+        };
+    }
+
+    /// <summary>
+    /// One page of an entity's events in version order, from <paramref name="fromVersion"/>, at
+    /// most <paramref name="limit"/> (1 to 1,000); null when the entity has applied no events.
+    /// </summary>
+    public async Task<EntityHistoryResult?> HistoryPageAsync(string entityId, long fromVersion = 1, int limit = GetEntityHistory.DefaultLimit,
+        CancellationToken cancellationToken = default)
+    {
+        if (EventValidation.CheckEntityId(entityId) is { } problem)
+            throw new ArgumentException(problem, nameof(entityId));
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, GetEntityHistory.MaxLimit);
+        var requestId = Guid.NewGuid().ToString("N");
+        var reply = await Answer(Connection.ListenAsync(requestId, new GetEntityHistory(requestId, entityId, fromVersion, limit), _options.Timeout),
+            $"the history of entity {entityId}", cancellationToken);
+        return reply switch
+        {
+            EntityHistoryResult { Exists: false } => null,
+            EntityHistoryResult history => history,
+            SubscriptionRefused { Retryable: true } refused => throw new ClusterUnreachableException($"refused: {refused.Reason}"),
+            SubscriptionRefused refused => throw new EventClusterRejectedException($"refused: {refused.Reason}", refused.Reason),
+            _ => throw Unexpected(reply),
+        };
+    }
+
+    /// <summary>
+    /// Every event of an entity in version order from <paramref name="fromVersion"/>, read page
+    /// by page; nothing when the entity has applied no events.
+    /// </summary>
+    public async IAsyncEnumerable<EventRecord> HistoryAsync(string entityId, long fromVersion = 1,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var next = fromVersion;
+        while (true)
+        {
+            var page = await HistoryPageAsync(entityId, next, GetEntityHistory.MaxLimit, cancellationToken);
+            if (page is null || page.Events.Count == 0)
+                yield break;
+            foreach (var record in page.Events)
+                yield return record;
+            next = page.Events[^1].Version + 1;
+            if (next > page.Version)
+                yield break;
+        }
+    }
+
+    /// <summary>
+    /// The events of the global log that match <paramref name="options"/>, in position order:
+    /// the stored ones, then live ones as they are committed, until cancelled. The subscription
+    /// resumes by itself through another node when one dies, never skipping or repeating an
+    /// event; with <see cref="SubscribeOptions.Group"/> the cluster keeps its position (an event
+    /// counts as handled once the next one is asked for, or the loop is left).
+    /// </summary>
+    /// <exception cref="ClusterUnreachableException">No node answered the first request within <see cref="EventClusterClientOptions.Timeout"/>.</exception>
+    /// <exception cref="EventClusterRejectedException">The subscription was refused, or its group was taken over.</exception>
+    public IAsyncEnumerable<EventRecord> SubscribeAsync(SubscribeOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new SubscribeOptions();
+        options.Validate();
+        return new EventSubscription(Connection, Seeds, _options.Timeout, options).ReadAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    private async Task<object> Answer(Task<object> request, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await request.WaitAsync(cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw ConnectionErrors.NoAnswer(Seeds, _options.Timeout, what);
+        }
+    }
+
+    private static InvalidOperationException Unexpected(object reply) => new($"unexpected reply {reply.GetType().Name}");
+}

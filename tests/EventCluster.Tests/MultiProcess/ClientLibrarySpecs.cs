@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using EventCluster.Client;
+using EventCluster.Client.Subscriptions;
+using EventCluster.Messages.Subscriptions;
+using EventCluster.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace EventCluster.Tests.MultiProcess;
+
+/// <summary>
+/// The .NET client library against real node processes: what an application calling
+/// <see cref="EventClusterClient"/> from its own code relies on.
+/// </summary>
+public sealed class ClientLibrarySpecs(ITestOutputHelper output)
+{
+    public static TheoryData<string> Databases => ClusterOn.Databases;
+
+    [SkippableTheory]
+    [MemberData(nameof(Databases))]
+    public async Task Should_store_every_event_once_and_hand_each_to_a_subscriber_once_in_order_through_a_crash(string database)
+    {
+        await using var on = await ClusterOn.StartAsync(database, 3, output);
+        var cluster = on.Cluster;
+        await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = cluster.Seeds.ToList() });
+        var prefix = $"lib-{Guid.NewGuid():N}-";
+
+        // A subscriber in this process, following the log from the start.
+        using var stopSubscriber = new CancellationTokenSource();
+        var received = new ConcurrentQueue<EventRecord>();
+        var caughtUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscriber = Task.Run(async () =>
+        {
+            var options = new SubscribeOptions
+            {
+                EntityPrefix = prefix,
+                OnNotice = notice =>
+                {
+                    if (notice.Kind == SubscriptionNoticeKind.CaughtUp)
+                        caughtUp.TrySetResult();
+                },
+            };
+            try
+            {
+                await foreach (var record in client.SubscribeAsync(options, stopSubscriber.Token))
+                    received.Enqueue(record);
+            }
+            catch (OperationCanceledException) when (stopSubscriber.IsCancellationRequested)
+            {
+                // Stopped by the spec.
+            }
+        });
+        await caughtUp.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // The default load through the library: 1,000 entities, 256 in flight; a node is killed
+        // once 1,500 events are acknowledged.
+        const int events = 6000;
+        var acked = new ConcurrentDictionary<string, long>();
+        using var inFlight = new SemaphoreSlim(256);
+        var sends = Enumerable.Range(0, events).Select(async i =>
+        {
+            await inFlight.WaitAsync();
+            try
+            {
+                var ack = await client.SendAsync($"{prefix}{i % 1000}", "deposit", new { seq = i });
+                Assert.False(ack.Duplicate);
+                acked[ack.EventId] = ack.Position ?? throw new InvalidOperationException("no position in the acknowledgement");
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }).ToList();
+        await Poll.UntilAsync(() => Task.FromResult(acked.Count >= 1500), TimeSpan.FromSeconds(60), "1,500 events before the crash");
+        cluster.Nodes[2].Kill();
+        await Task.WhenAll(sends).WaitAsync(TimeSpan.FromMinutes(3));
+        Assert.Equal(events, acked.Count);
+
+        await Poll.UntilAsync(() => Task.FromResult(received.Count >= events), TimeSpan.FromSeconds(120), $"{events} events at the subscriber");
+        await stopSubscriber.CancelAsync();
+        await subscriber.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var records = received.ToList();
+        output.WriteLine($"{database}: {records.Count} events received, positions {records[0].Position}..{records[^1].Position}");
+        Assert.Equal(events, records.Count);
+        Assert.True(records.Zip(records.Skip(1)).All(pair => pair.Item1.Position < pair.Item2.Position), "positions strictly increase");
+        Assert.All(records, record => Assert.Equal(acked[record.EventId], record.Position));
+
+        // Each entity's history, read page by page, is its events in version order.
+        var entity = $"{prefix}7";
+        var history = new List<EventRecord>();
+        await foreach (var record in client.HistoryAsync(entity))
+            history.Add(record);
+        Assert.Equal(Enumerable.Range(1, events / 1000).Select(v => (long)v), history.Select(r => r.Version));
+        Assert.Equal(records.Where(r => r.EntityId == entity).Select(r => r.EventId), history.Select(r => r.EventId));
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Databases))]
+    public async Task Should_send_again_with_the_same_id_as_a_duplicate_and_resume_a_group_where_it_stopped(string database)
+    {
+        await using var on = await ClusterOn.StartAsync(database, 1, output);
+        var services = new ServiceCollection();
+        services.AddEventClusterClient(options => options.Seeds = on.Cluster.Seeds.ToList());
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<EventClusterClient>();
+        Assert.Same(client, provider.GetRequiredService<EventClusterClient>());
+        var entity = $"order-{Guid.NewGuid():N}";
+
+        var first = await client.SendAsync(entity, "OrderPlaced", new { amount = 42 }, eventId: $"{entity}-placed");
+        var again = await client.SendAsync(entity, "OrderPlaced", new { amount = 42 }, eventId: $"{entity}-placed");
+        await client.SendAsync(entity, "OrderPaid", """{"paid":true}""");
+        Assert.False(first.Duplicate);
+        Assert.True(again.Duplicate);
+        Assert.Equal((first.Version, first.Position), (again.Version, again.Position));
+
+        var state = await client.GetAsync(entity);
+        Assert.True(state.Exists);
+        Assert.Equal(2, state.Version);
+        Assert.Contains("\"amount\":42", state.Data);
+        Assert.Contains("\"paid\":true", state.Data);
+        Assert.False((await client.GetAsync($"{entity}-none")).Exists);
+        var status = await client.StatusAsync();
+        Assert.Single(status.Members, member => member.Status == "Up");
+
+        // A group: the first reader takes one event and leaves; the next one starts after it.
+        var group = new SubscribeOptions { EntityId = entity, Group = $"g-{Guid.NewGuid():N}" };
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await foreach (var record in client.SubscribeAsync(group, deadline.Token))
+        {
+            Assert.Equal(1, record.Version);
+            break;
+        }
+
+        await foreach (var record in client.SubscribeAsync(group, deadline.Token))
+        {
+            Assert.Equal(2, record.Version);
+            break;
+        }
+    }
+
+    [Fact]
+    public async Task Should_refuse_bad_input_before_sending_and_report_an_unreachable_cluster()
+    {
+        var nowhere = $"127.0.0.1:{FreePorts.Next()}";
+        await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = [nowhere], Timeout = TimeSpan.FromSeconds(3) });
+
+        var badEntity = await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync("bad/id", "deposit"));
+        Assert.Contains("entity id 'bad/id' contains '/'", badEntity.Message);
+        var badData = await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync("a", "deposit", "[1,2]"));
+        Assert.Contains("data must be a JSON object", badData.Message);
+        Assert.Throws<ArgumentException>(() => new EventClusterClient(new EventClusterClientOptions { Seeds = ["no-port"] }));
+        Assert.Throws<ArgumentException>(() => client.SubscribeAsync(new SubscribeOptions { EntityId = "a", EntityPrefix = "b" }));
+
+        var unreachable = await Assert.ThrowsAsync<ClusterUnreachableException>(() => client.SendAsync("a", "deposit"));
+        Assert.Contains(nowhere, unreachable.Message);
+        await Assert.ThrowsAsync<ClusterUnreachableException>(() => client.StatusAsync());
+    }
+
+    [Fact]
+    public async Task Should_run_the_readme_sample_against_a_cluster()
+    {
+        await using var cluster = await LocalCluster.StartAsync(1);
+        var order = $"order-{Guid.NewGuid():N}";
+
+        var run = await ClientRun.RunProgramAsync(BuiltArtifacts.QuickStartDll, [order], TimeSpan.FromSeconds(90),
+            new Dictionary<string, string> { ["EVENTCLUSTER_SEEDS"] = cluster.SeedList });
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("as version 1 at position", run.Stdout);
+        Assert.Contains($"{order} is at version 1: {{\"amount\":42}}", run.Stdout);
+        Assert.Contains("history: v1 OrderPlaced {\"amount\":42}", run.Stdout);
+        Assert.Contains($" {order} v1 OrderPlaced", run.Stdout);
+    }
+}
