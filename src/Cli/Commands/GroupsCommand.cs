@@ -22,9 +22,8 @@ public static class GroupsCommand
                 Output.WriteJson(new { head = list.Head, groups = list.Groups });
                 return ExitCodes.Success;
             case GroupList list:
-                Console.Out.WriteLine($"{"group",-30} {"position",12} {"lag",10}  {"active",-6}  confirmed");
-                foreach (var group in list.Groups)
-                    Console.Out.WriteLine($"{group.Name,-30} {group.Position,12} {group.Lag,10}  {(group.Active ? "yes" : "no"),-6}  {group.UpdatedAt:O}");
+                Tables.Write(["group", ">position", ">lag", "active", "confirmed"],
+                    list.Groups.Select(g => (IReadOnlyList<string>)[g.Name, g.Position.ToString(), g.Lag.ToString(), g.Active ? "yes" : "no", g.UpdatedAt.ToString("O")]));
                 Console.Out.WriteLine($"head position: {list.Head}");
                 return ExitCodes.Success;
             case SubscriptionRefused refused:

@@ -22,13 +22,11 @@ public static class StatusCommand
 
         Console.Out.WriteLine($"leader: {status.Leader ?? "none"}   (as seen by {status.Node})");
         Console.Out.WriteLine();
-        Console.Out.WriteLine($"{"MEMBER",-45} {"STATUS",-9} {"REACHABLE",-9} ROLES");
-        foreach (var member in status.Members)
-            Console.Out.WriteLine($"{member.Address,-45} {member.Status,-9} {(member.Reachable ? "yes" : "NO"),-9} {string.Join(",", member.Roles)}");
+        Tables.Write(["MEMBER", "STATUS", "REACHABLE", "ROLES"],
+            status.Members.Select(m => (IReadOnlyList<string>)[m.Address, m.Status, m.Reachable ? "yes" : "NO", string.Join(",", m.Roles)]));
         Console.Out.WriteLine();
-        Console.Out.WriteLine($"{"NODE",-45} {"SHARDS",6} {"ENTITIES",9}");
-        foreach (var node in status.Nodes)
-            Console.Out.WriteLine($"{node.Address,-45} {node.ShardCount,6} {node.EntityCount,9}");
+        Tables.Write(["NODE", ">SHARDS", ">ENTITIES"],
+            status.Nodes.Select(n => (IReadOnlyList<string>)[n.Address, n.ShardCount.ToString(), n.EntityCount.ToString()]));
         return ExitCodes.Success;
     }
 }

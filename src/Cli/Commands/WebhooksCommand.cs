@@ -88,9 +88,9 @@ public static class WebhooksCommand
                     Console.Out.WriteLine($"  parked {parked.Position}: {parked.EntityId} v{parked.Version} {parked.EventId}, {parked.Attempts} attempts, {parked.LastError} ({parked.ParkedAt:O})");
                 break;
             case "list":
-                Console.Out.WriteLine($"{"name",-24} {"position",10} {"lag",8} {"delivered",10} {"retries",8} {"parked",7}  url");
-                foreach (var webhook in answer.Webhooks)
-                    Console.Out.WriteLine($"{webhook.Name,-24} {webhook.Position,10} {webhook.Lag,8} {webhook.Delivered,10} {webhook.Retries,8} {webhook.Parked,7}  {webhook.Url}");
+                Tables.Write(["name", ">position", ">lag", ">delivered", ">retries", ">parked", "url"],
+                    answer.Webhooks.Select(w => (IReadOnlyList<string>)[w.Name, w.Position.ToString(), w.Lag.ToString(), w.Delivered.ToString(),
+                        w.Retries.ToString(), w.Parked.ToString(), w.Url]));
                 break;
             default:
                 Console.Out.WriteLine(answer.Reason);

@@ -13,14 +13,18 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
     public static Task<ClientRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null) =>
         RunProgramAsync(BuiltArtifacts.ClientDll, arguments, timeout);
 
-    /// <summary>Runs another built .NET program (a sample) the same way, with extra environment variables.</summary>
+    /// <summary>
+    /// Runs another built .NET program (a sample) the same way, with extra environment variables;
+    /// with no <paramref name="runner"/>, <paramref name="dll"/> is an executable run directly.
+    /// </summary>
     public static async Task<ClientRun> RunProgramAsync(string dll, IEnumerable<string> arguments, TimeSpan? timeout = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? runner = "dotnet")
     {
-        var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetTempPath() };
+        var startInfo = new ProcessStartInfo(runner ?? dll) { WorkingDirectory = Path.GetTempPath() };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             startInfo.Environment[name] = value;
-        startInfo.ArgumentList.Add(dll);
+        if (runner is not null)
+            startInfo.ArgumentList.Add(dll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
         var process = ChildProcesses.Start(startInfo);

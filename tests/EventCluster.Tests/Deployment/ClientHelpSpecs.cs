@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using EventCluster.Tests.Support;
+using Xunit;
+
+namespace EventCluster.Tests.Deployment;
+
+/// <summary>
+/// The README's client reference against the help the built <c>eventcluster</c> prints: every
+/// command documented, every option of each command documented and every documented option real.
+/// </summary>
+public sealed class ClientHelpSpecs
+{
+    private static readonly HashSet<string> GlobalOptions = ["--seeds", "--timeout", "--tls-certificate", "--tls-password", "--help", "--version"];
+
+    [Fact]
+    public async Task Should_document_in_the_readme_exactly_the_commands_and_options_the_help_lists()
+    {
+        var documented = DocumentedCommands();
+        var root = await HelpAsync([]);
+        foreach (var option in new[] { "--seeds", "--timeout", "--tls-certificate", "--tls-password", "--version" })
+            Assert.Contains(option, root.Options);
+
+        var commands = new List<string>();
+        foreach (var command in root.Commands)
+        {
+            var help = await HelpAsync([command]);
+            if (help.Commands.Count == 0)
+                commands.Add(command);
+            else
+                commands.AddRange(help.Commands.Select(action => $"{command} {action}"));
+        }
+
+        Assert.Equal(commands.Order(), documented.Keys.Order());
+        foreach (var command in commands)
+        {
+            var help = await HelpAsync(command.Split(' '));
+            var options = help.Options.Where(o => !GlobalOptions.Contains(o)).Order().ToList();
+            Assert.True(options.SequenceEqual(documented[command].Order()),
+                $"'{command}': --help lists {string.Join(" ", options)}; the README lists {string.Join(" ", documented[command].Order())}");
+        }
+    }
+
+    [Fact]
+    public async Task Should_print_the_version_and_suggest_the_closest_name_for_a_typo()
+    {
+        var version = await ClientRun.RunAsync(["--version"]);
+        Assert.True(version.ExitCode == 0, version.ToString());
+        Assert.Matches(@"^\d+\.\d+\.\d+", version.Stdout.Trim());
+
+        var command = await ClientRun.RunAsync(["sned", "--entity", "a"]);
+        Assert.True(command.ExitCode == 2, command.ToString());
+        Assert.Contains("did you mean send?", command.Stderr);
+        Assert.Equal("", command.Stdout);
+
+        var option = await ClientRun.RunAsync(["subscribe", "--entitty", "a"]);
+        Assert.True(option.ExitCode == 2, option.ToString());
+        Assert.Contains("did you mean --entity?", option.Stderr);
+    }
+
+    /// <summary>The README's client table: command (two words for webhooks and certs) to its options.</summary>
+    private static Dictionary<string, HashSet<string>> DocumentedCommands()
+    {
+        var readme = File.ReadAllText(Path.Combine(BuiltArtifacts.RepositoryRoot, "README.md"));
+        var start = readme.IndexOf("## Client reference", StringComparison.Ordinal);
+        var section = readme[start..readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal)];
+        var commands = new Dictionary<string, HashSet<string>>();
+        foreach (Match row in Regex.Matches(section, @"^\| `([^`]+)` \|", RegexOptions.Multiline))
+        {
+            var words = row.Groups[1].Value.Split(' ');
+            var name = words[0] is "webhooks" or "certs" ? $"{words[0]} {words[1]}" : words[0];
+            var options = Regex.Matches(row.Groups[1].Value, @"--[a-z][a-z-]*").Select(m => m.Value);
+            if (!commands.TryGetValue(name, out var known))
+                commands[name] = known = [];
+            known.UnionWith(options);
+        }
+
+        return commands;
+    }
+
+    private static async Task<(List<string> Commands, List<string> Options)> HelpAsync(string[] command)
+    {
+        var run = await ClientRun.RunAsync([.. command, "--help"]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        List<string> Section(string heading, string pattern)
+        {
+            var lines = run.Stdout.Split('\n');
+            var at = Array.FindIndex(lines, line => line.TrimEnd() == heading);
+            return at < 0
+                ? []
+                : lines.Skip(at + 1).TakeWhile(line => line.StartsWith("  ", StringComparison.Ordinal))
+                    .Select(line => Regex.Match(line, pattern)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        }
+
+        return (Section("Commands:", @"^  ([a-z][a-z-]*)\b"), Section("Options:", @"^  (?:-\S+, )*(--[a-z][a-z-]*)"));
+    }
+}
