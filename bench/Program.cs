@@ -6,68 +6,24 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick] --out FILE [--journal sqlite|postgres:CONNECTION-STRING]
-const string usage = """
-    usage: dotnet run -c Release --project bench -- [--quick] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work]
-
-      --out FILE        where to write the results (JSON); the Markdown table goes beside it (FILE with .md)
-      --quick           a smaller run in under 5 minutes: fewer rounds and trials, 100,000 entities instead of 1,000,000
-      --journal J       sqlite (default: a fresh file of this run) or postgres:CONNECTION-STRING (an empty database)
-      --keep-work       keep the run's directory (node logs, journal) instead of deleting it
-      --listeners       the listener figures instead: live latency at 5,000 events/s, 100 Server-Sent Event streams
-                        at 2,000 events/s with the node CPU they cost, catch-up read over 1,000,000 events (200,000 with --quick)
-      --webhooks        the webhook figures instead: deliveries/s to a local receiver, latency at 500 events/s,
-                        seconds until a subscription resumes after kill -9 of its node
-    """;
-
-string? outPath = null;
-var quick = false;
-var keepWork = false;
-var listeners = false;
-var webhooks = false;
-string? journalOption = null;
-for (var i = 0; i < args.Length; i++)
+// dotnet run -c Release --project bench -- [--quick] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work]; --help lists them.
+var commandLine = BenchCommandLine.Parse(args);
+if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
+    return commandLine.Invoke(); // --help or --version
+if (BenchCommandLine.FirstError(commandLine) is { } problem)
 {
-    switch (args[i])
-    {
-        case "--quick":
-            quick = true;
-            break;
-        case "--keep-work":
-            keepWork = true;
-            break;
-        case "--listeners":
-            listeners = true;
-            break;
-        case "--webhooks":
-            webhooks = true;
-            break;
-        case "--out" when i + 1 < args.Length:
-            outPath = args[++i];
-            break;
-        case "--journal" when i + 1 < args.Length:
-            journalOption = args[++i];
-            break;
-        case "--help" or "-h":
-            Console.WriteLine(usage);
-            return 0;
-        default:
-            Console.Error.WriteLine($"bench: unknown or incomplete option '{args[i]}'\n\n{usage}");
-            return 2;
-    }
-}
-
-if (outPath is null)
-{
-    Console.Error.WriteLine($"bench: --out FILE is required\n\n{usage}");
+    Console.Error.WriteLine($"bench: {problem}");
+    BenchCommandLine.WriteSuggestions(commandLine, Console.Error);
+    Console.Error.WriteLine("See --help for the options.");
     return 2;
 }
 
-if (journalOption is not null && journalOption != "sqlite" && !journalOption.StartsWith("postgres:", StringComparison.Ordinal))
-{
-    Console.Error.WriteLine($"bench: --journal must be sqlite or postgres:CONNECTION-STRING\n\n{usage}");
-    return 2;
-}
+var outPath = commandLine.GetRequiredValue(BenchCommandLine.Out);
+var quick = commandLine.GetValue(BenchCommandLine.Quick);
+var keepWork = commandLine.GetValue(BenchCommandLine.KeepWork);
+var listeners = commandLine.GetValue(BenchCommandLine.Listeners);
+var webhooks = commandLine.GetValue(BenchCommandLine.Webhooks);
+var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
 var plan = quick ? BenchPlan.Quick : BenchPlan.Full;
 // Requests in flight from the one client process, for raw and durable alike: enough that a
@@ -79,11 +35,10 @@ Directory.CreateDirectory(workDir);
 var journal = journalOption is null or "sqlite" ? $"sqlite:{Path.Combine(workDir, "journal.db")}" : journalOption;
 var runId = Guid.NewGuid().ToString("N")[..6];
 var total = Stopwatch.StartNew();
+var console = BenchConsole.Create(total);
 
-void Say(string line) => Console.WriteLine($"[{total.Elapsed:mm\\:ss}] {line}");
-
-Say($"EventCluster benchmark ({(quick ? "quick" : "full")}), work directory {workDir}");
-Say("building node and client (Release)...");
+console.Say($"EventCluster benchmark ({(quick ? "quick" : "full")}), work directory {workDir}");
+console.Say("building node and client (Release)...");
 await repository.BuildAsync();
 var commit = await repository.CommitAsync();
 
@@ -91,183 +46,186 @@ BenchCluster? cluster = null;
 Console.CancelKeyPress += (_, _) => cluster?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
 try
 {
-    Say($"starting 3 nodes on journal {(journal.StartsWith("sqlite:", StringComparison.Ordinal) ? journal : "postgres")}...");
-    cluster = await BenchCluster.StartAsync(repository, journal, workDir);
-    Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
-    var seeds = cluster.Seeds;
-    var loadTimeout = TimeSpan.FromMinutes(30);
-    if (webhooks || listeners)
+    return await console.RunAsync(async () =>
     {
-        // One part of the product on a warmed-up cluster: its own figures and table.
-        Say("warming up...");
-        await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
-        var (part, figures) = webhooks
-            ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, quick, Say))
-            : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, quick, Say));
-        var partResult = new JsonObject
+        console.Say($"starting 3 nodes on journal {(journal.StartsWith("sqlite:", StringComparison.Ordinal) ? journal : "postgres")}...");
+        cluster = await BenchCluster.StartAsync(repository, journal, workDir);
+        console.Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
+        var seeds = cluster.Seeds;
+        var loadTimeout = TimeSpan.FromMinutes(30);
+        if (webhooks || listeners)
+        {
+            // One part of the product on a warmed-up cluster: its own figures and table.
+            console.Say("warming up...");
+            await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
+            var (part, figures) = webhooks
+                ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, quick, console.Say))
+                : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, quick, console.Say));
+            var partResult = new JsonObject
+            {
+                ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                ["commit"] = commit,
+                ["quick"] = quick,
+                ["machine"] = Machine.Describe(),
+                ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
+                [part] = figures,
+                ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
+            };
+            await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : Report.Listeners(partResult));
+            return 0;
+        }
+
+        async Task<JsonNode> Load(string label, params string[] options)
+        {
+            var summary = await repository.ClientJsonAsync(seeds, loadTimeout,
+                ["load", "--entities", "1000", "--concurrency", Concurrency.ToString(), .. options]);
+            console.Say($"{label}: {(double)summary["eventsPerSecond"]!:N0}/s, p50 {(double)summary["latencyMs"]!["p50"]!:0.0} ms, " +
+                $"p99 {(double)summary["latencyMs"]!["p99"]!:0.0} ms");
+            return summary;
+        }
+
+        console.Say("warming up (echo and events)...");
+        await Load("warm-up echo", "--echo", "--events", plan.WarmUp.ToString());
+        await Load("warm-up events", "--events", plan.WarmUp.ToString());
+
+        // Raw and durable alternate, so drift of the machine affects both alike.
+        var raw = new List<double>();
+        var durable = new List<double>();
+        var durableLatency = new List<JsonNode>();
+        for (var round = 1; round <= plan.Rounds; round++)
+        {
+            raw.Add((double)(await Load($"raw round {round}", "--echo", "--events", plan.RawEvents.ToString()))["eventsPerSecond"]!);
+            var summary = await Load($"durable round {round}", "--events", plan.DurableEvents.ToString());
+            durable.Add((double)summary["eventsPerSecond"]!);
+            durableLatency.Add(summary["latencyMs"]!.DeepClone());
+        }
+
+        // The same load once more with every acknowledgement recorded (which costs the client a file
+        // write per event, so it is not timed), then read back from the journal: the figures above
+        // are worth nothing unless every acknowledged event is there exactly once.
+        var acked = Path.Combine(workDir, "verified.jsonl");
+        await Load("verification round (recorded)", "--events", plan.DurableEvents.ToString(), "--acked", acked);
+        var check = await repository.ClientJsonAsync(seeds, loadTimeout, "verify", "--acked", acked);
+        if ((long)check["lost"]! != 0 || (long)check["duplicated"]! != 0 || (long)check["gaps"]! != 0)
+            throw new InvalidOperationException($"verification failed: {check.ToJsonString()}");
+        console.Say($"verified: {(long)check["acked"]!:N0} acknowledged events each applied once (0 lost, 0 duplicated, 0 gaps)");
+
+        var rawRate = Median(raw);
+        var durableRate = Median(durable);
+        var halfRate = (long)(durableRate / 2);
+        var half = await Load($"half load ({halfRate:N0}/s for {plan.HalfLoadSeconds} s)", "--events",
+            (halfRate * plan.HalfLoadSeconds).ToString(), "--rate", halfRate.ToString());
+
+        var failover = new List<double>();
+        for (var trial = 1; trial <= plan.FailoverTrials; trial++)
+        {
+            var seconds = await Failover.TrialAsync(cluster, runId, trial, console.Say);
+            failover.Add(seconds);
+        }
+
+        console.Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? " (scaled down from 1,000,000 for --quick)" : "")}...");
+        var peak = new long[BenchCluster.Nodes];
+        using var stopSampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stopSampling.IsCancellationRequested)
+            {
+                for (var i = 0; i < BenchCluster.Nodes; i++)
+                    peak[i] = Math.Max(peak[i], cluster.ResidentMb(i) ?? 0);
+                try
+                {
+                    await Task.Delay(250, stopSampling.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+        var rssBefore = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
+        var scale = await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--events", plan.ScaleEntities.ToString(), "--entities",
+            plan.ScaleEntities.ToString(), "--entity-prefix", $"scale-{runId}-");
+        await stopSampling.CancelAsync();
+        await sampler;
+        var rssAfter = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
+        console.Say($"scale: {(long)scale["acknowledged"]!:N0} entities in {(double)scale["seconds"]!:0.0} s; peak RSS per node " +
+            $"{string.Join(" / ", peak.Select(p => $"{p} MB"))}");
+
+        var machine = Machine.Describe();
+        var result = new JsonObject
         {
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["commit"] = commit,
             ["quick"] = quick,
-            ["machine"] = Machine.Describe(),
+            ["machine"] = machine,
             ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
-            [part] = figures,
+            ["clientConcurrency"] = Concurrency,
+            ["rawAsksPerSecond"] = Math.Round(rawRate),
+            ["durableEventsPerSecond"] = Math.Round(durableRate),
+            ["durableToRaw"] = Math.Round(durableRate / rawRate, 3),
+            ["rounds"] = new JsonObject
+            {
+                ["rawAsksPerSecond"] = new JsonArray(raw.Select(r => (JsonNode)Math.Round(r)).ToArray()),
+                ["durableEventsPerSecond"] = new JsonArray(durable.Select(r => (JsonNode)Math.Round(r)).ToArray()),
+                ["durableLatencyMs"] = new JsonArray(durableLatency.ToArray()),
+                ["rawEvents"] = plan.RawEvents,
+                ["durableEvents"] = plan.DurableEvents,
+                ["entities"] = 1000,
+            },
+            ["verification"] = new JsonObject
+            {
+                ["acked"] = check["acked"]!.DeepClone(),
+                ["lost"] = check["lost"]!.DeepClone(),
+                ["duplicated"] = check["duplicated"]!.DeepClone(),
+                ["gaps"] = check["gaps"]!.DeepClone(),
+            },
+            ["halfLoad"] = new JsonObject
+            {
+                ["offeredPerSecond"] = halfRate,
+                ["eventsPerSecond"] = half["eventsPerSecond"]!.DeepClone(),
+                ["seconds"] = half["seconds"]!.DeepClone(),
+                ["latencyMs"] = half["latencyMs"]!.DeepClone(),
+            },
+            ["failoverSeconds"] = new JsonObject
+            {
+                ["p50"] = Math.Round(Median(failover), 2),
+                ["max"] = Math.Round(failover.Max(), 2),
+                ["trials"] = new JsonArray(failover.Select(f => (JsonNode)Math.Round(f, 2)).ToArray()),
+            },
+            ["scale"] = new JsonObject
+            {
+                ["entities"] = plan.ScaleEntities,
+                ["scaledDown"] = quick,
+                ["acknowledged"] = scale["acknowledged"]!.DeepClone(),
+                ["seconds"] = scale["seconds"]!.DeepClone(),
+                ["eventsPerSecond"] = scale["eventsPerSecond"]!.DeepClone(),
+                ["maxRssMb"] = peak.Max(),
+                ["peakRssMbByNode"] = new JsonArray(peak.Select(p => (JsonNode)p).ToArray()),
+                ["rssMbBefore"] = new JsonArray(rssBefore.Select(p => (JsonNode)p).ToArray()),
+                ["rssMbAfter"] = new JsonArray(rssAfter.Select(p => (JsonNode)p).ToArray()),
+            },
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
         };
-        await WriteResultsAsync(partResult, webhooks ? Report.WebhooksMarkdown(partResult) : Report.ListenersMarkdown(partResult));
+
+        await WriteResultsAsync(result, Report.Run(result));
         return 0;
-    }
 
-    async Task<JsonNode> Load(string label, params string[] options)
-    {
-        var summary = await repository.ClientJsonAsync(seeds, loadTimeout,
-            ["load", "--entities", "1000", "--concurrency", Concurrency.ToString(), .. options]);
-        Say($"{label}: {(double)summary["eventsPerSecond"]!:N0}/s, p50 {(double)summary["latencyMs"]!["p50"]!:0.0} ms, " +
-            $"p99 {(double)summary["latencyMs"]!["p99"]!:0.0} ms");
-        return summary;
-    }
-
-    Say("warming up (echo and events)...");
-    await Load("warm-up echo", "--echo", "--events", plan.WarmUp.ToString());
-    await Load("warm-up events", "--events", plan.WarmUp.ToString());
-
-    // Raw and durable alternate, so drift of the machine affects both alike.
-    var raw = new List<double>();
-    var durable = new List<double>();
-    var durableLatency = new List<JsonNode>();
-    for (var round = 1; round <= plan.Rounds; round++)
-    {
-        raw.Add((double)(await Load($"raw round {round}", "--echo", "--events", plan.RawEvents.ToString()))["eventsPerSecond"]!);
-        var summary = await Load($"durable round {round}", "--events", plan.DurableEvents.ToString());
-        durable.Add((double)summary["eventsPerSecond"]!);
-        durableLatency.Add(summary["latencyMs"]!.DeepClone());
-    }
-
-    // The same load once more with every acknowledgement recorded (which costs the client a file
-    // write per event, so it is not timed), then read back from the journal: the figures above
-    // are worth nothing unless every acknowledged event is there exactly once.
-    var acked = Path.Combine(workDir, "verified.jsonl");
-    await Load("verification round (recorded)", "--events", plan.DurableEvents.ToString(), "--acked", acked);
-    var check = await repository.ClientJsonAsync(seeds, loadTimeout, "verify", "--acked", acked);
-    if ((long)check["lost"]! != 0 || (long)check["duplicated"]! != 0 || (long)check["gaps"]! != 0)
-        throw new InvalidOperationException($"verification failed: {check.ToJsonString()}");
-    Say($"verified: {(long)check["acked"]!:N0} acknowledged events each applied once (0 lost, 0 duplicated, 0 gaps)");
-
-    var rawRate = Median(raw);
-    var durableRate = Median(durable);
-    var halfRate = (long)(durableRate / 2);
-    var half = await Load($"half load ({halfRate:N0}/s for {plan.HalfLoadSeconds} s)", "--events",
-        (halfRate * plan.HalfLoadSeconds).ToString(), "--rate", halfRate.ToString());
-
-    var failover = new List<double>();
-    for (var trial = 1; trial <= plan.FailoverTrials; trial++)
-    {
-        var seconds = await Failover.TrialAsync(cluster, runId, trial, Say);
-        failover.Add(seconds);
-    }
-
-    Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? " (scaled down from 1,000,000 for --quick)" : "")}...");
-    var peak = new long[BenchCluster.Nodes];
-    using var stopSampling = new CancellationTokenSource();
-    var sampler = Task.Run(async () =>
-    {
-        while (!stopSampling.IsCancellationRequested)
+        async Task WriteResultsAsync(JsonObject results, ResultTable table)
         {
-            for (var i = 0; i < BenchCluster.Nodes; i++)
-                peak[i] = Math.Max(peak[i], cluster.ResidentMb(i) ?? 0);
-            try
-            {
-                await Task.Delay(250, stopSampling.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            console.Results(table);
+            var markdown = table.ToMarkdown();
+            var fullOut = Path.GetFullPath(outPath);
+            Directory.CreateDirectory(Path.GetDirectoryName(fullOut)!);
+            await File.WriteAllTextAsync(fullOut, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            await File.WriteAllTextAsync(Path.ChangeExtension(fullOut, ".md"), markdown, new UTF8Encoding(false));
+            console.Say($"results written to {fullOut} and {Path.ChangeExtension(fullOut, ".md")}");
         }
     });
-    var rssBefore = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
-    var scale = await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--events", plan.ScaleEntities.ToString(), "--entities",
-        plan.ScaleEntities.ToString(), "--entity-prefix", $"scale-{runId}-");
-    await stopSampling.CancelAsync();
-    await sampler;
-    var rssAfter = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
-    Say($"scale: {(long)scale["acknowledged"]!:N0} entities in {(double)scale["seconds"]!:0.0} s; peak RSS per node " +
-        $"{string.Join(" / ", peak.Select(p => $"{p} MB"))}");
-
-    var machine = Machine.Describe();
-    var result = new JsonObject
-    {
-        ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-        ["commit"] = commit,
-        ["quick"] = quick,
-        ["machine"] = machine,
-        ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
-        ["clientConcurrency"] = Concurrency,
-        ["rawAsksPerSecond"] = Math.Round(rawRate),
-        ["durableEventsPerSecond"] = Math.Round(durableRate),
-        ["durableToRaw"] = Math.Round(durableRate / rawRate, 3),
-        ["rounds"] = new JsonObject
-        {
-            ["rawAsksPerSecond"] = new JsonArray(raw.Select(r => (JsonNode)Math.Round(r)).ToArray()),
-            ["durableEventsPerSecond"] = new JsonArray(durable.Select(r => (JsonNode)Math.Round(r)).ToArray()),
-            ["durableLatencyMs"] = new JsonArray(durableLatency.ToArray()),
-            ["rawEvents"] = plan.RawEvents,
-            ["durableEvents"] = plan.DurableEvents,
-            ["entities"] = 1000,
-        },
-        ["verification"] = new JsonObject
-        {
-            ["acked"] = check["acked"]!.DeepClone(),
-            ["lost"] = check["lost"]!.DeepClone(),
-            ["duplicated"] = check["duplicated"]!.DeepClone(),
-            ["gaps"] = check["gaps"]!.DeepClone(),
-        },
-        ["halfLoad"] = new JsonObject
-        {
-            ["offeredPerSecond"] = halfRate,
-            ["eventsPerSecond"] = half["eventsPerSecond"]!.DeepClone(),
-            ["seconds"] = half["seconds"]!.DeepClone(),
-            ["latencyMs"] = half["latencyMs"]!.DeepClone(),
-        },
-        ["failoverSeconds"] = new JsonObject
-        {
-            ["p50"] = Math.Round(Median(failover), 2),
-            ["max"] = Math.Round(failover.Max(), 2),
-            ["trials"] = new JsonArray(failover.Select(f => (JsonNode)Math.Round(f, 2)).ToArray()),
-        },
-        ["scale"] = new JsonObject
-        {
-            ["entities"] = plan.ScaleEntities,
-            ["scaledDown"] = quick,
-            ["acknowledged"] = scale["acknowledged"]!.DeepClone(),
-            ["seconds"] = scale["seconds"]!.DeepClone(),
-            ["eventsPerSecond"] = scale["eventsPerSecond"]!.DeepClone(),
-            ["maxRssMb"] = peak.Max(),
-            ["peakRssMbByNode"] = new JsonArray(peak.Select(p => (JsonNode)p).ToArray()),
-            ["rssMbBefore"] = new JsonArray(rssBefore.Select(p => (JsonNode)p).ToArray()),
-            ["rssMbAfter"] = new JsonArray(rssAfter.Select(p => (JsonNode)p).ToArray()),
-        },
-        ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
-    };
-
-    await WriteResultsAsync(result, Report.Markdown(result));
-    return 0;
-
-    async Task WriteResultsAsync(JsonObject results, string markdown)
-    {
-        Console.WriteLine();
-        Console.WriteLine(markdown);
-        var fullOut = Path.GetFullPath(outPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(fullOut)!);
-        await File.WriteAllTextAsync(fullOut, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-        await File.WriteAllTextAsync(Path.ChangeExtension(fullOut, ".md"), markdown, new UTF8Encoding(false));
-        Say($"results written to {fullOut} and {Path.ChangeExtension(fullOut, ".md")}");
-    }
 }
 catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
 {
-    Console.Error.WriteLine($"bench: {ex.Message}");
-    Console.Error.WriteLine($"bench: node logs kept in {workDir}");
+    console.Error(ex.Message);
+    console.Error($"node logs kept in {workDir}");
     keepWork = true;
     return 1;
 }

@@ -4,10 +4,29 @@ using System.Text.Json.Nodes;
 
 namespace EventCluster.Bench;
 
-/// <summary>The Markdown table of a run, with each figure beside its target.</summary>
+/// <summary>A run's figures, each beside its target: written as Markdown, or drawn on a terminal.</summary>
+/// <param name="Title">The line above the table: the run, the machine, the journal.</param>
+/// <param name="Rows">Measure, result, target and whether the target was met ("" where there is none).</param>
+public sealed record ResultTable(string Title, IReadOnlyList<(string Measure, string Result, string Target, string Verdict)> Rows)
+{
+    /// <summary>The table as the .md file and stdout carry it.</summary>
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(Title);
+        sb.AppendLine();
+        sb.AppendLine("| Measure | Result | Target | |");
+        sb.AppendLine("|---|---|---|---|");
+        foreach (var (measure, result, target, verdict) in Rows)
+            sb.AppendLine($"| {measure} | {result} | {target} |{(verdict.Length == 0 ? "" : $" {verdict}")} |");
+        return sb.ToString();
+    }
+}
+
+/// <summary>The table of a run, with each figure beside its target.</summary>
 public static class Report
 {
-    public static string Markdown(JsonObject r)
+    public static ResultTable Run(JsonObject r)
     {
         var m = r["machine"]!;
         var half = r["halfLoad"]!;
@@ -16,6 +35,7 @@ public static class Report
         var quick = (bool)r["quick"]!;
         string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
         string Check(bool ok) => ok ? "met" : "**missed**";
+        var rows = new List<(string, string, string, string)>();
 
         var raw = D(r["rawAsksPerSecond"]);
         var durable = D(r["durableEventsPerSecond"]);
@@ -23,23 +43,19 @@ public static class Report
         var p99 = D(half["latencyMs"]!["p99"]);
         var failoverP50 = D(failover["p50"]);
         var maxRss = D(scale["maxRssMb"]);
-        var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster benchmark, {(quick ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster benchmark, {(quick ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes and the client on this one machine, {r["journal"]} journal.");
-        sb.AppendLine();
-        sb.AppendLine("| Measure | Result | Target | |");
-        sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Raw Akka.NET sharding (echo entity, same client path) | {N(raw)} asks/s | baseline | |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Durable EventCluster events (persisted, de-duplicated, acknowledged) | {N(durable)} events/s | ≥ 15,000 | {Check(durable >= 15_000)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Durable ÷ raw | {ratio:0.00} | ≥ 0.5 | {Check(ratio >= 0.5)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Latency at half load ({N(half["offeredPerSecond"])}/s) p50 / p95 / p99 | {N(half["latencyMs"]!["p50"], "0.0")} / {N(half["latencyMs"]!["p95"], "0.0")} / {N(half["latencyMs"]!["p99"], "0.0")} ms | p99 ≤ 25 ms | {Check(p99 <= 25)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Crash failover (kill -9 → entity answers from a survivor), {failover["trials"]!.AsArray().Count} trials | p50 {failoverP50:0.0} s, max {N(failover["max"], "0.0")} s ({string.Join(", ", failover["trials"]!.AsArray().Select(t => D(t).ToString("0.0", CultureInfo.InvariantCulture)))}) | p50 ≤ 10 s | {Check(failoverP50 <= 10)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| {N(scale["entities"])} distinct entities{(quick ? " (scaled down for --quick)" : "")}: time, peak RSS per node | {N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))} | ≤ 400 MB each | {Check(maxRss <= 400)} |");
-        return sb.ToString();
+        rows.Add(("Raw Akka.NET sharding (echo entity, same client path)", I($"{N(raw)} asks/s"), "baseline", ""));
+        rows.Add(("Durable EventCluster events (persisted, de-duplicated, acknowledged)", I($"{N(durable)} events/s"), "≥ 15,000", Check(durable >= 15_000)));
+        rows.Add(("Durable ÷ raw", I($"{ratio:0.00}"), "≥ 0.5", Check(ratio >= 0.5)));
+        rows.Add((I($"Latency at half load ({N(half["offeredPerSecond"])}/s) p50 / p95 / p99"), I($"{N(half["latencyMs"]!["p50"], "0.0")} / {N(half["latencyMs"]!["p95"], "0.0")} / {N(half["latencyMs"]!["p99"], "0.0")} ms"), "p99 ≤ 25 ms", Check(p99 <= 25)));
+        rows.Add((I($"Crash failover (kill -9 → entity answers from a survivor), {failover["trials"]!.AsArray().Count} trials"), I($"p50 {failoverP50:0.0} s, max {N(failover["max"], "0.0")} s ({string.Join(", ", failover["trials"]!.AsArray().Select(t => D(t).ToString("0.0", CultureInfo.InvariantCulture)))})"), "p50 ≤ 10 s", Check(failoverP50 <= 10)));
+        rows.Add((I($"{N(scale["entities"])} distinct entities{(quick ? " (scaled down for --quick)" : "")}: time, peak RSS per node"), I($"{N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))}"), "≤ 400 MB each", Check(maxRss <= 400)));
+        return new ResultTable(title, rows);
     }
 
-    /// <summary>The Markdown table of a listener run (<c>--listeners</c>), each figure beside its target.</summary>
-    public static string ListenersMarkdown(JsonObject r)
+    /// <summary>The table of a listener run (<c>--listeners</c>), each figure beside its target.</summary>
+    public static ResultTable Listeners(JsonObject r)
     {
         var m = r["machine"]!;
         var l = r["listeners"]!;
@@ -49,23 +65,20 @@ public static class Report
         var sqlite = (string)r["journal"]! == "sqlite";
         string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
         string Check(bool ok) => ok ? "met" : "**missed**";
+        var rows = new List<(string, string, string, string)>();
         var catchUpTarget = sqlite ? 50_000 : 20_000;
         var everyEvent = D(streams["subscribersWithEveryEvent"]) == D(streams["subscribers"]);
-        var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster listener benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster listener benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes, the clients and the benchmark on this one machine, {r["journal"]} journal.");
-        sb.AppendLine();
-        sb.AppendLine("| Measure | Result | Target | |");
-        sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Live delivery, acknowledgement → line printed by `subscribe`, at {N(live["offeredPerSecond"])} events/s ({N(live["printed"])} of {N(live["acknowledged"])} printed) | p50 {N(live["p50Ms"], "0.0")} ms, p99 {N(live["p99Ms"], "0.0")} ms, max {N(live["maxMs"], "0.0")} ms | p50 ≤ 20 ms, p99 ≤ 100 ms | {Check(D(live["p50Ms"]) <= 20 && D(live["p99Ms"]) <= 100 && D(live["missing"]) == 0)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Catch-up read of {N(catchUp["events"])} events by `subscribe --from POSITION` | {N(catchUp["eventsPerSecond"])} events/s ({N(catchUp["secondsReading"], "0.0")} s; {N(catchUp["eventsPerSecondFromStart"])}/s counting start-up) | ≥ {catchUpTarget:N0} events/s | {Check(D(catchUp["eventsPerSecond"]) >= catchUpTarget && (bool)catchUp["positionsIncrease"]!)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| {N(streams["subscribers"])} Server-Sent Event streams at {N(streams["offeredPerSecond"])} events/s: streams that received all {N(streams["acknowledged"])} events in order | {N(streams["subscribersWithEveryEvent"])} | all | {Check(everyEvent)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Node CPU for that load without / with the streams (delivery cost per event per stream) | {N(streams["nodeCpuSecondsWithoutStreams"], "0.0")} s / {N(streams["nodeCpuSecondsWithStreams"], "0.0")} s ({N(streams["deliveryCpuMicrosecondsPerEventPerSubscriber"], "0.00")} µs) | reported | |");
-        return sb.ToString();
+        rows.Add((I($"Live delivery, acknowledgement → line printed by `subscribe`, at {N(live["offeredPerSecond"])} events/s ({N(live["printed"])} of {N(live["acknowledged"])} printed)"), I($"p50 {N(live["p50Ms"], "0.0")} ms, p99 {N(live["p99Ms"], "0.0")} ms, max {N(live["maxMs"], "0.0")} ms"), "p50 ≤ 20 ms, p99 ≤ 100 ms", Check(D(live["p50Ms"]) <= 20 && D(live["p99Ms"]) <= 100 && D(live["missing"]) == 0)));
+        rows.Add((I($"Catch-up read of {N(catchUp["events"])} events by `subscribe --from POSITION`"), I($"{N(catchUp["eventsPerSecond"])} events/s ({N(catchUp["secondsReading"], "0.0")} s; {N(catchUp["eventsPerSecondFromStart"])}/s counting start-up)"), I($"≥ {catchUpTarget:N0} events/s"), Check(D(catchUp["eventsPerSecond"]) >= catchUpTarget && (bool)catchUp["positionsIncrease"]!)));
+        rows.Add((I($"{N(streams["subscribers"])} Server-Sent Event streams at {N(streams["offeredPerSecond"])} events/s: streams that received all {N(streams["acknowledged"])} events in order"), I($"{N(streams["subscribersWithEveryEvent"])}"), "all", Check(everyEvent)));
+        rows.Add(("Node CPU for that load without / with the streams (delivery cost per event per stream)", I($"{N(streams["nodeCpuSecondsWithoutStreams"], "0.0")} s / {N(streams["nodeCpuSecondsWithStreams"], "0.0")} s ({N(streams["deliveryCpuMicrosecondsPerEventPerSubscriber"], "0.00")} µs)"), "reported", ""));
+        return new ResultTable(title, rows);
     }
 
-    /// <summary>The Markdown table of a webhook run (<c>--webhooks</c>), each figure beside its target.</summary>
-    public static string WebhooksMarkdown(JsonObject r)
+    /// <summary>The table of a webhook run (<c>--webhooks</c>), each figure beside its target.</summary>
+    public static ResultTable Webhooks(JsonObject r)
     {
         var m = r["machine"]!;
         var w = r["webhooks"]!;
@@ -74,17 +87,16 @@ public static class Report
         var resume = w["resume"]!;
         string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
         string Check(bool ok) => ok ? "met" : "**missed**";
-        var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"EventCluster webhook benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+        var rows = new List<(string, string, string, string)>();
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster webhook benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes, the clients and the receiver on this one machine, {r["journal"]} journal.");
-        sb.AppendLine();
-        sb.AppendLine("| Measure | Result | Target | |");
-        sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Deliveries to a local receiver ({N(throughput["events"])} stored events, concurrency 64) | {N(throughput["deliveriesPerSecond"])}/s ({N(throughput["seconds"], "0.0")} s) | ≥ 2,000/s | {Check(D(throughput["deliveriesPerSecond"]) >= 2000)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Delivery latency, acknowledgement → receiver, at {N(latency["offeredPerSecond"])} events/s ({N(latency["events"])} events) | p50 {N(latency["p50Ms"], "0.0")} ms, p99 {N(latency["p99Ms"], "0.0")} ms, max {N(latency["maxMs"], "0.0")} ms | p99 ≤ 200 ms | {Check(D(latency["p99Ms"]) <= 200)} |");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| Resume on a survivor after kill -9 of the runner's node | {N(resume["secondsToResume"], "0.0")} s | ≤ 15 s | {Check(D(resume["secondsToResume"]) <= 15)} |");
-        return sb.ToString();
+        rows.Add((I($"Deliveries to a local receiver ({N(throughput["events"])} stored events, concurrency 64)"), I($"{N(throughput["deliveriesPerSecond"])}/s ({N(throughput["seconds"], "0.0")} s)"), "≥ 2,000/s", Check(D(throughput["deliveriesPerSecond"]) >= 2000)));
+        rows.Add((I($"Delivery latency, acknowledgement → receiver, at {N(latency["offeredPerSecond"])} events/s ({N(latency["events"])} events)"), I($"p50 {N(latency["p50Ms"], "0.0")} ms, p99 {N(latency["p99Ms"], "0.0")} ms, max {N(latency["maxMs"], "0.0")} ms"), "p99 ≤ 200 ms", Check(D(latency["p99Ms"]) <= 200)));
+        rows.Add(("Resume on a survivor after kill -9 of the runner's node", I($"{N(resume["secondsToResume"], "0.0")} s"), "≤ 15 s", Check(D(resume["secondsToResume"]) <= 15)));
+        return new ResultTable(title, rows);
     }
+
+    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>
     private static double D(JsonNode? value) => double.Parse(value!.ToJsonString(), CultureInfo.InvariantCulture);

@@ -3,11 +3,9 @@ using EventCluster.Node.Hosting;
 
 // Exit codes: 0 after a graceful leave, 1 when the journal cannot be opened or the cluster downed
 // this node, 2 for bad options.
-if (args.Contains("--help") || args.Contains("-h"))
-{
-    Console.Out.WriteLine(NodeSettings.Usage);
-    return 0;
-}
+var commandLine = NodeCommandLine.Parse(args);
+if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
+    return commandLine.Invoke(); // --help or --version
 
 NodeSettings settings;
 try
@@ -16,11 +14,13 @@ try
         .SetBasePath(AppContext.BaseDirectory)
         .AddJsonFile("appsettings.json", optional: true)
         .Build();
-    settings = NodeSettings.Load(args, Environment.GetEnvironmentVariable, configuration);
+    settings = NodeSettings.Load(commandLine, Environment.GetEnvironmentVariable, configuration);
 }
 catch (NodeOptionsException ex)
 {
-    Console.Error.WriteLine($"EventCluster.Node: {ex.Message}\n\n{NodeSettings.Usage}");
+    Console.Error.WriteLine($"EventCluster.Node: {ex.Message}");
+    NodeCommandLine.WriteSuggestions(commandLine, Console.Error);
+    Console.Error.WriteLine("See EventCluster.Node --help for the options.");
     return 2;
 }
 

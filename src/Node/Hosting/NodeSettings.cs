@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using EventCluster.Messages;
@@ -31,26 +32,30 @@ public sealed record NodeSettings(
     int RecentEvents = 20_000,
     IReadOnlySet<string>? WebhookAllowedHosts = null)
 {
-    /// <summary>The options, their variables and configuration keys, as listed in --help.</summary>
-    public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning)> Options =
+    /// <summary>The options, their variables, configuration keys and meanings, and the value each takes, as --help lists them.</summary>
+    public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning, string ValueName)> Options =
     [
-        ("--host", "EVENTCLUSTER_HOST", "Host", "public host name of this node (default 127.0.0.1)"),
-        ("--bind-host", "EVENTCLUSTER_BIND_HOST", "BindHost", "address to listen on (default: same as --host; 0.0.0.0 in containers)"),
-        ("--port", "EVENTCLUSTER_PORT", "Port", "Akka.Remote port (default 4053)"),
-        ("--http-port", "EVENTCLUSTER_HTTP_PORT", "HttpPort", "HTTP API port (default: port + 1000; 0 disables)"),
-        ("--seeds", "EVENTCLUSTER_SEEDS", "Seeds", "comma-separated host:port of the seed nodes (default 127.0.0.1:4053)"),
-        ("--journal", "EVENTCLUSTER_JOURNAL", "Journal", "sqlite:PATH or postgres:CONNECTION-STRING (default sqlite:data/eventcluster.db)"),
-        ("--data-dir", "EVENTCLUSTER_DATA_DIR", "DataDir", "node-local files (default data/node-<port>)"),
-        ("--tls-certificate", RemoteTls.CertificateVariable, "TlsCertificate", "a .pfx: TLS with mutual authentication between nodes and clients (default: off)"),
-        ("--tls-password", RemoteTls.PasswordVariable, "TlsPassword", "password of the .pfx"),
-        ("--api-token", "EVENTCLUSTER_API_TOKEN", "ApiToken", "bearer token required by the HTTP write endpoints (default: none)"),
-        ("--max-streams", "EVENTCLUSTER_MAX_STREAMS", "MaxStreams", "Server-Sent Event streams this node serves at once; more get 503 (default 100)"),
+        ("--host", "EVENTCLUSTER_HOST", "Host", "public host name of this node (default 127.0.0.1)", "HOST"),
+        ("--bind-host", "EVENTCLUSTER_BIND_HOST", "BindHost", "address to listen on (default: same as --host; 0.0.0.0 in containers)", "ADDRESS"),
+        ("--port", "EVENTCLUSTER_PORT", "Port", "Akka.Remote port (default 4053)", "PORT"),
+        ("--http-port", "EVENTCLUSTER_HTTP_PORT", "HttpPort", "HTTP API port (default: port + 1000; 0 disables)", "PORT"),
+        ("--seeds", "EVENTCLUSTER_SEEDS", "Seeds", "comma-separated host:port of the seed nodes (default 127.0.0.1:4053)", "HOST:PORT,..."),
+        ("--journal", "EVENTCLUSTER_JOURNAL", "Journal", "sqlite:PATH or postgres:CONNECTION-STRING (default sqlite:data/eventcluster.db)", "JOURNAL"),
+        ("--data-dir", "EVENTCLUSTER_DATA_DIR", "DataDir", "node-local files (default data/node-<port>)", "DIRECTORY"),
+        ("--tls-certificate", RemoteTls.CertificateVariable, "TlsCertificate",
+            "a .pfx: TLS with mutual authentication between nodes and clients (default: off)", "PFX"),
+        ("--tls-password", RemoteTls.PasswordVariable, "TlsPassword", "password of the .pfx", "PASSWORD"),
+        ("--api-token", "EVENTCLUSTER_API_TOKEN", "ApiToken", "bearer token required by the HTTP write endpoints (default: none)", "TOKEN"),
+        ("--max-streams", "EVENTCLUSTER_MAX_STREAMS", "MaxStreams",
+            "Server-Sent Event streams this node serves at once; more get 503 (default 100)", "COUNT"),
         ("--stream-buffer", "EVENTCLUSTER_STREAM_BUFFER", "StreamBuffer",
-            "events a stream may buffer; a live subscriber that falls this far behind is disconnected (default 1000)"),
-        ("--stream-heartbeat", "EVENTCLUSTER_STREAM_HEARTBEAT", "StreamHeartbeat", "seconds between heartbeat comments on a quiet stream (default 15)"),
-        ("--recent-events", "EVENTCLUSTER_RECENT_EVENTS", "RecentEvents", "recent events kept in memory for live subscribers (default 20000)"),
+            "events a stream may buffer; a live subscriber that falls this far behind is disconnected (default 1000)", "COUNT"),
+        ("--stream-heartbeat", "EVENTCLUSTER_STREAM_HEARTBEAT", "StreamHeartbeat",
+            "seconds between heartbeat comments on a quiet stream (default 15)", "SECONDS"),
+        ("--recent-events", "EVENTCLUSTER_RECENT_EVENTS", "RecentEvents",
+            "recent events kept in memory for live subscribers (default 20000)", "COUNT"),
         ("--webhook-allowed-hosts", "EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS", "WebhookAllowedHosts",
-            "comma-separated host names webhook subscriptions may call (default: any)"),
+            "comma-separated host names webhook subscriptions may call (default: any)", "HOST,..."),
     ];
 
     /// <summary>The Akka address of this node.</summary>
@@ -61,22 +66,27 @@ public sealed record NodeSettings(
 
     private string Protocol => ClusterNames.Protocol(TlsCertificate is not null);
 
-    /// <summary>Usage text for --help and option errors.</summary>
-    public static string Usage =>
-        "usage: EventCluster.Node [options]\n\n" +
-        string.Join("\n", Options.Select(o => $"  {o.Option,-17} {o.Variable,-29} {o.Meaning}"));
-
     /// <summary>Reads the settings; throws <see cref="NodeOptionsException"/> on bad input.</summary>
-    public static NodeSettings Load(string[] args, Func<string, string?> environment, IConfiguration configuration)
+    public static NodeSettings Load(string[] args, Func<string, string?> environment, IConfiguration configuration) =>
+        Load(NodeCommandLine.Parse(args), environment, configuration);
+
+    /// <summary>Reads the settings from a parsed command line; throws <see cref="NodeOptionsException"/> on bad input.</summary>
+    public static NodeSettings Load(ParseResult commandLine, Func<string, string?> environment, IConfiguration configuration)
     {
-        var fromArgs = ParseArgs(args);
+        if (NodeCommandLine.FirstError(commandLine) is { } error)
+            throw new NodeOptionsException(error);
         var section = configuration.GetSection("EventCluster");
 
         string? Value(string option)
         {
-            var (_, variable, key, _) = Options.Single(o => o.Option == option);
-            return fromArgs.GetValueOrDefault(option) ?? NonEmpty(environment(variable)) ?? FromSection(section, key);
+            var (_, variable, key, _, _) = Options.Single(o => o.Option == option);
+            return FromCommandLine(option) ?? NonEmpty(environment(variable)) ?? FromSection(section, key);
         }
+
+        string? FromCommandLine(string option) =>
+            NodeCommandLine.ValueOf(commandLine, option) is { } given
+                ? NonEmpty(given) ?? throw new NodeOptionsException($"option {option} needs a value")
+                : null;
 
         var host = Value("--host") ?? "127.0.0.1";
         var port = ParsePort("--port", Value("--port"), 4053, allowZero: false);
@@ -123,26 +133,6 @@ public sealed record NodeSettings(
         {
             throw new NodeOptionsException(ex.Message);
         }
-    }
-
-    private static Dictionary<string, string> ParseArgs(string[] args)
-    {
-        var values = new Dictionary<string, string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            var arg = args[i];
-            var equals = arg.IndexOf('=');
-            var name = equals > 0 ? arg[..equals] : arg;
-            if (Options.All(o => o.Option != name))
-                throw new NodeOptionsException($"unknown option '{name}'");
-            var value = equals > 0 ? arg[(equals + 1)..] : i + 1 < args.Length ? args[++i] : null;
-            if (string.IsNullOrWhiteSpace(value))
-                throw new NodeOptionsException($"option {name} needs a value");
-            if (!values.TryAdd(name, value.Trim()))
-                throw new NodeOptionsException($"option {name} is given twice");
-        }
-
-        return values;
     }
 
     private static int ParsePort(string option, string? value, int fallback, bool allowZero)

@@ -19,16 +19,15 @@ public static partial class ChildProcesses
 
     /// <summary>
     /// Starts a process with redirected output and tracks it. EVENTCLUSTER_* variables of the test
-    /// run are not passed on: each node and client gets exactly the arguments and variables its
-    /// spec gives.
+    /// run are not passed on: each node and client gets exactly the arguments, and the
+    /// <paramref name="environment"/> variables, its spec gives.
     /// </summary>
-    public static Process Start(ProcessStartInfo startInfo)
+    public static Process Start(ProcessStartInfo startInfo, IReadOnlyDictionary<string, string>? environment = null)
     {
         foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
-        {
-            if (startInfo.Environment[variable] == Environment.GetEnvironmentVariable(variable))
-                startInfo.Environment.Remove(variable);
-        }
+            startInfo.Environment.Remove(variable);
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+            startInfo.Environment[variable] = value;
         startInfo.UseShellExecute = false;
         startInfo.RedirectStandardOutput = true;
         startInfo.RedirectStandardError = true;

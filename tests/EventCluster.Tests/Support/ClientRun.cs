@@ -21,13 +21,11 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
         IReadOnlyDictionary<string, string>? environment = null, string? runner = "dotnet")
     {
         var startInfo = new ProcessStartInfo(runner ?? dll) { WorkingDirectory = Path.GetTempPath() };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            startInfo.Environment[name] = value;
         if (runner is not null)
             startInfo.ArgumentList.Add(dll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
-        var process = ChildProcesses.Start(startInfo);
+        var process = ChildProcesses.Start(startInfo, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));

@@ -56,11 +56,12 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a node with exactly these arguments (nothing from the environment); inside the
-    /// network namespace <paramref name="netns"/> when given.
+    /// Starts a node with exactly these arguments (nothing from the environment but the
+    /// <paramref name="environment"/> variables given); inside the network namespace
+    /// <paramref name="netns"/> when given.
     /// </summary>
     public static NodeProcess Start(IEnumerable<string> arguments, int port = 0, int httpPort = 0, string host = "127.0.0.1",
-        string? netns = null)
+        string? netns = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { WorkingDirectory = Path.GetTempPath() };
         if (netns is not null)
@@ -73,7 +74,7 @@ public sealed class NodeProcess : IAsyncDisposable
         startInfo.ArgumentList.Add(BuiltArtifacts.NodeDll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
-        return new NodeProcess(ChildProcesses.Start(startInfo), port, httpPort, host);
+        return new NodeProcess(ChildProcesses.Start(startInfo, environment), port, httpPort, host);
     }
 
     /// <summary>Starts a cluster node on the given ports, seeds and journal.</summary>

@@ -54,6 +54,9 @@ public sealed class NodeSettingsSpecs
     [InlineData("--seeds a:1,b", "seed 'b' is not host:port")]
     [InlineData("--journal sqlite:", "needs a file path")]
     [InlineData("--journal postgres:Host=h;Bogus=1", "malformed")]
+    [InlineData("--prot 4053", "unknown option '--prot'")]
+    [InlineData("--port", "option --port needs a value")]
+    [InlineData("4053", "unexpected argument '4053'")]
     public void Should_refuse_bad_options_with_a_clear_reason(string arguments, string reason)
     {
         var error = Assert.Throws<NodeOptionsException>(() => NodeSettings.Load(arguments.Split(' '), Env(), Config()));

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+
+namespace EventCluster.Bench;
+
+/// <summary>The benchmark's command line on System.CommandLine: generated --help, --version, suggestions for misspelt options.</summary>
+internal static class BenchCommandLine
+{
+    public static readonly Option<string> Out = new("--out")
+    {
+        HelpName = "FILE",
+        Description = "where to write the results (JSON); the Markdown table goes beside it (FILE with .md)",
+        Required = true,
+    };
+
+    public static readonly Option<bool> Quick = new("--quick")
+    {
+        Description = "a smaller run in under 5 minutes: fewer rounds and trials, 100,000 entities instead of 1,000,000",
+    };
+
+    public static readonly Option<string> Journal = new("--journal")
+    {
+        HelpName = "JOURNAL",
+        Description = "sqlite (default: a fresh file of this run) or postgres:CONNECTION-STRING (an empty database)",
+    };
+
+    public static readonly Option<bool> KeepWork = new("--keep-work")
+    {
+        Description = "keep the run's directory (node logs, journal) instead of deleting it",
+    };
+
+    public static readonly Option<bool> Listeners = new("--listeners")
+    {
+        Description = "the listener figures instead: live latency at 5,000 events/s, 100 Server-Sent Event streams at 2,000 events/s " +
+                      "with the node CPU they cost, catch-up read over 1,000,000 events (200,000 with --quick)",
+    };
+
+    public static readonly Option<bool> Webhooks = new("--webhooks")
+    {
+        Description = "the webhook figures instead: deliveries/s to a local receiver, latency at 500 events/s, " +
+                      "seconds until a subscription resumes after kill -9 of its node",
+    };
+
+    private const string Description =
+        "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
+        "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
+        "1,000,000 entities; or the listener or webhook figures). Progress and the table go to stdout, drawn on stderr " +
+        "instead when that is a terminal; the results to --out FILE.";
+
+    // Response files would read a "@..." connection string as a file name.
+    private static readonly ParserConfiguration Parser = new() { ResponseFileTokenReplacer = null };
+
+    private static readonly RootCommand Command = CreateCommand();
+
+    public static ParseResult Parse(IReadOnlyList<string> args) => Command.Parse(args, Parser);
+
+    /// <summary>The first problem of the command line in the benchmark's words, or null when it parsed.</summary>
+    public static string? FirstError(ParseResult result)
+    {
+        if (result.Errors.Count == 0)
+            return null;
+        if (result.UnmatchedTokens.Count > 0)
+            return result.UnmatchedTokens[0].StartsWith('-')
+                ? $"unknown option '{result.UnmatchedTokens[0].Split('=')[0]}'"
+                : $"unexpected argument '{result.UnmatchedTokens[0]}'";
+        if (result.GetResult(Out) is not { IdentifierToken: not null })
+            return "--out FILE is required";
+        if (result.Errors.FirstOrDefault(e => e.SymbolResult is OptionResult) is { SymbolResult: OptionResult option } optionError)
+        {
+            return option.Tokens.Count switch
+            {
+                0 when option.Option.Arity.MinimumNumberOfValues > 0 => $"option {option.Option.Name} needs a value",
+                > 1 => $"option {option.Option.Name} is given twice",
+                _ => optionError.Message,
+            };
+        }
+
+        return result.Errors[0].Message;
+    }
+
+    /// <summary>System.CommandLine's suggestions for the misspelt options ("Did you mean ... --quick").</summary>
+    public static void WriteSuggestions(ParseResult result, TextWriter output)
+    {
+        // Only the option-like tokens: the value after an unknown option would draw suggestions of its own.
+        var misspelt = result.UnmatchedTokens.Where(t => t.StartsWith('-')).Select(t => t.Split('=')[0]).ToList();
+        if (misspelt.Count == 0 || Command.Parse(misspelt, Parser) is not { Action: ParseErrorAction action } suggestions)
+            return;
+        action.ShowHelp = false;
+        action.ShowTypoCorrections = true;
+        using var text = new StringWriter();
+        suggestions.Invoke(new InvocationConfiguration { Output = text, Error = TextWriter.Null });
+        if (text.ToString().Trim() is { Length: > 0 } written)
+            output.WriteLine(written);
+    }
+
+    private static RootCommand CreateCommand()
+    {
+        var command = new RootCommand(Description) { Out, Quick, Journal, KeepWork, Listeners, Webhooks };
+        Journal.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
+                result.AddError("--journal must be sqlite or postgres:CONNECTION-STRING");
+        });
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(Listeners) is not null && result.GetResult(Webhooks) is not null)
+                result.AddError("--listeners and --webhooks are separate runs: give one of them");
+        });
+        return command;
+    }
+}
