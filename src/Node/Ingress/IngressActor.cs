@@ -42,7 +42,7 @@ public sealed class IngressActor : ReceiveActor
         Receive<GetGroups>(eventLog.Forward);
         Receive<SubmitEvent>(command =>
         {
-            var span = tracing.Start(NodeTracing.IngressSpan, command.TraceParent, System.Diagnostics.ActivityKind.Server);
+            var span = tracing.Start(NodeTracing.IngressSpan, command.TraceParent);
             var problem = EventValidation.Check(command);
             if (problem is null)
                 region.Forward(span is null ? command : command with { TraceParent = span.Id });
