@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace EventCluster.Messages.Commands;
 
 /// <summary>
@@ -10,5 +12,15 @@ namespace EventCluster.Messages.Commands;
 /// <param name="EventId">1–128 characters, same alphabet; the de-duplication key.</param>
 /// <param name="Type">1–64 characters, same alphabet.</param>
 /// <param name="Data">A JSON object (may be <c>{}</c>), at most 64 KiB serialized.</param>
-public sealed record SubmitEvent(string EntityId, string EventId, string Type, [property: RawJson] string Data)
+/// <param name="TraceParent">
+/// The W3C <c>traceparent</c> of the span that sent the command, when the node traces: the
+/// entity's span joins that trace on whichever node it runs. Left out of the payload when null,
+/// and null in payloads written before it existed.
+/// </param>
+public sealed record SubmitEvent(
+    string EntityId,
+    string EventId,
+    string Type,
+    [property: RawJson] string Data,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null)
     : IWithEntityId, IEventClusterMessage;

@@ -35,17 +35,8 @@ public static class ApiEndpoints
                 return Results.Problem("the cluster did not answer in time", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         });
-        app.MapGet("/metrics", async (ActorSystem system, ActorRegistry registry, Hosting.NodeSettings settings) =>
-        {
-            var state = Akka.Cluster.Cluster.Get(system).State;
-            var membersByStatus = state.Members.GroupBy(m => m.Status.ToString()).ToDictionary(g => g.Key, g => g.Count());
-            var shardsByNode = ShardDistributionReporter.LatestOf(system)?.ByNode
-                .ToDictionary(node => AddressFormat.Short(node.Key), node => node.Value.Count) ?? new Dictionary<string, int>();
-            var webhooks = await WebhookMetrics.ReadAsync(registry, settings);
-            return Results.Text(NodeMetrics.Of(system).Render(shardsByNode, membersByStatus) + WebhookMetrics.Render(webhooks),
-                "text/plain; version=0.0.4; charset=utf-8");
-        });
         app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"));
+        app.MapMetricsEndpoints();
         app.MapEventEndpoints();
         app.MapListenerEndpoints();
         app.MapWebhookEndpoints();

@@ -8,6 +8,7 @@ using EventCluster.Messages.Replies;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Hosting;
 using EventCluster.Node.Ingress;
+using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Api;
 
@@ -88,7 +89,9 @@ public static class EventEndpoints
         }
 
         var data = request.Data is { } element ? element.GetRawText() : "{}";
-        var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data);
+        // The request's span, when the node traces, is the parent of the ingress's and the entity's.
+        var traceParent = System.Diagnostics.Activity.Current is { Recorded: true } span ? span.Id : null;
+        var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data, traceParent);
         if (EventValidation.Check(command) is { } problem)
         {
             metrics.EventRejected();

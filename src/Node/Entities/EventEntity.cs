@@ -7,8 +7,8 @@ using EventCluster.Messages.Commands;
 using EventCluster.Messages.Journal;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
-using EventCluster.Node.Api;
 using EventCluster.Node.Journal;
+using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Entities;
 
@@ -35,6 +35,7 @@ public sealed class EventEntity : ReceivePersistentActor
     private readonly EntityPassivation _passivation;
     private readonly JournalPositions _positions = JournalPositions.For(Context.System);
     private readonly NodeMetrics _metrics = NodeMetrics.Of(Context.System);
+    private readonly NodeTracing _tracing = NodeTracing.Of(Context.System);
     private EntityState _state;
     private TimeSpan? _idleTimeout;
 
@@ -43,6 +44,9 @@ public sealed class EventEntity : ReceivePersistentActor
     // Their senders are told instead.
     private List<(IActorRef Sender, string EventId)>? _heldBack;
     private bool _persisting;
+
+    // The span of the event being persisted, when the node traces.
+    private System.Diagnostics.Activity? _persistSpan;
 
     /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
     public EventEntity(string entityId, string node, EntityPassivation passivation)
@@ -102,6 +106,7 @@ public sealed class EventEntity : ReceivePersistentActor
     protected override void PostStop()
     {
         _metrics.EntityStopped();
+        NodeTracing.Stop(_persistSpan, "the entity stopped before its write completed");
         base.PostStop();
     }
 
@@ -114,6 +119,7 @@ public sealed class EventEntity : ReceivePersistentActor
     {
         if (@event is EventApplied evt)
             Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, NotStoredReason("the journal could not store the event", cause)));
+        EndPersistSpan(cause.GetBaseException().Message);
         TellHeldBack(NotStoredReason("the journal could not store an earlier event of the entity", cause));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
@@ -125,6 +131,7 @@ public sealed class EventEntity : ReceivePersistentActor
         _heldBack = null;
         if (@event is EventApplied evt)
             Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal refused the event: {cause.GetBaseException().Message}"));
+        EndPersistSpan(cause.GetBaseException().Message);
         base.OnPersistRejected(cause, @event, sequenceNr);
     }
 
@@ -189,6 +196,12 @@ public sealed class EventEntity : ReceivePersistentActor
         SetReceiveTimeout(idle);
     }
 
+    private void EndPersistSpan(string? error)
+    {
+        NodeTracing.Stop(_persistSpan, error);
+        _persistSpan = null;
+    }
+
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private void Handle(SubmitEvent command)
@@ -222,11 +235,20 @@ public sealed class EventEntity : ReceivePersistentActor
         }
 
         var received = System.Diagnostics.Stopwatch.GetTimestamp();
+        _persistSpan = _tracing.Start(NodeTracing.EntitySpan, command.TraceParent);
+        if (_persistSpan is not null)
+        {
+            _persistSpan.SetTag("eventcluster.entity_id", _state.EntityId);
+            _persistSpan.SetTag("eventcluster.event_id", command.EventId);
+            _tracing.ExpectWrite(PersistenceId, _persistSpan.Context);
+        }
+
         _persisting = true;
         Persist(evt, persisted =>
         {
             _persisting = false;
             _heldBack = null;
+            EndPersistSpan(null);
             var position = _positions.Take(PersistenceId, LastSequenceNr);
             _state = _state.Apply(persisted, LastSequenceNr, position, mergedData);
             Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false, position));

@@ -1,3 +1,4 @@
+using EventCluster.Node.Telemetry;
 using Microsoft.Extensions.Logging.Console;
 
 namespace EventCluster.Node.Hosting;
@@ -17,6 +18,7 @@ public static class NodeHostBuilderExtensions
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddEventClusterNode(settings);
+        builder.AddEventClusterTelemetry(settings);
         return builder;
     }
 }

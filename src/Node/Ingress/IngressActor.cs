@@ -9,6 +9,7 @@ using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Webhooks;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Cluster;
+using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Ingress;
 
@@ -27,6 +28,7 @@ public sealed class IngressActor : ReceiveActor
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
     public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks)
     {
+        var tracing = NodeTracing.Of(Context.System);
         // Webhook management: the node's manager checks the token and the definition.
         Receive<AddWebhook>(webhooks.Forward);
         Receive<GetWebhooks>(webhooks.Forward);
@@ -40,14 +42,17 @@ public sealed class IngressActor : ReceiveActor
         Receive<GetGroups>(eventLog.Forward);
         Receive<SubmitEvent>(command =>
         {
+            var span = tracing.Start(NodeTracing.IngressSpan, command.TraceParent);
             var problem = EventValidation.Check(command);
             if (problem is null)
-                region.Forward(command);
+                region.Forward(span is null ? command : command with { TraceParent = span.Id });
             else
             {
                 Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
-                Api.NodeMetrics.Of(Context.System).EventRejected();
+                NodeMetrics.Of(Context.System).EventRejected();
             }
+
+            NodeTracing.Stop(span, problem);
         });
         Receive<EchoRequest>(request =>
         {

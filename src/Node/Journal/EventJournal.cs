@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using EventCluster.Messages.Serialization;
+using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Journal;
 
@@ -24,6 +25,7 @@ public abstract class EventJournal : AsyncWriteJournal
 
     private readonly JournalDatabase _database;
     private readonly JournalPositions _positions;
+    private readonly NodeTracing _tracing;
     private readonly ExtendedActorSystem _system;
     private readonly Akka.Serialization.Serialization _serialization;
 
@@ -38,6 +40,7 @@ public abstract class EventJournal : AsyncWriteJournal
         _serialization = _system.Serialization;
         _database = JournalDatabase.Of(_system, kind, config);
         _positions = JournalPositions.For(_system);
+        _tracing = NodeTracing.Of(_system);
     }
 
     /// <inheritdoc />
@@ -65,7 +68,11 @@ public abstract class EventJournal : AsyncWriteJournal
         if (rows.Count == 0)
             return Task.FromResult(outcome);
 
-        var written = _database.Writer.WriteAsync(rows, cancellationToken);
+        // The entities' spans, when the node traces, are the parents of the writer's.
+        var traces = _tracing.Enabled
+            ? rows.Select(row => _tracing.TakeWrite(row.PersistenceId)).Where(context => context != default).Distinct().ToList()
+            : null;
+        var written = _database.Writer.WriteAsync(rows, cancellationToken, traces);
         foreach (var persistenceId in rows.Select(row => row.PersistenceId).Distinct())
         {
             _writesInFlight[persistenceId] = written;

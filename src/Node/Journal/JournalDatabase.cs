@@ -19,7 +19,7 @@ public sealed class JournalDatabase : IDisposable
     private readonly object _schemaLock = new();
     private bool _schemaReady;
 
-    private JournalDatabase(string kind, string connectionString, Config config, ILoggingAdapter log)
+    private JournalDatabase(string kind, string connectionString, Config config, ILoggingAdapter log, Telemetry.NodeTracing tracing)
     {
         Kind = kind;
         Func<Exception, bool> isTakenVersion;
@@ -42,7 +42,7 @@ public sealed class JournalDatabase : IDisposable
         var readers = config.GetInt("readers", 4);
         _writer = new Lazy<JournalWriter>(() => new JournalWriter($"journal-writer-{kind}", _open, isTakenVersion, maxBatchSize,
             (error, writes) => log.Warning("Journal transaction of {0} writes hit a version already written ({1}); wrote them one by one",
-                writes, error.Message), position => Committed?.Invoke(position)));
+                writes, error.Message), position => Committed?.Invoke(position), tracing));
         _readers = new Lazy<JournalReaders>(() => new JournalReaders($"journal-reader-{kind}", readers, _open));
     }
 
@@ -69,7 +69,7 @@ public sealed class JournalDatabase : IDisposable
         if (string.IsNullOrWhiteSpace(connectionString))
             throw new ConfigurationException($"the {kind} journal needs a connection-string");
         return system.WithExtension<Registry, RegistryProvider>().Get(kind, connectionString,
-            () => new JournalDatabase(kind, connectionString, config, system.Log));
+            () => new JournalDatabase(kind, connectionString, config, system.Log, Telemetry.NodeTracing.Of(system)));
     }
 
     /// <summary>The database of the journal plugin <paramref name="system"/> is configured with.</summary>

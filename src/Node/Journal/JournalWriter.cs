@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Journal;
 
@@ -24,6 +26,7 @@ public sealed class JournalWriter : IDisposable
     private readonly int _maxBatchSize;
     private readonly Action<Exception, int> _onRetriedOneByOne;
     private readonly Action<long> _onCommitted;
+    private readonly NodeTracing? _tracing;
     private readonly Thread _thread;
     private IJournalStore? _store;
     private volatile bool _stopping;
@@ -35,9 +38,11 @@ public sealed class JournalWriter : IDisposable
     /// <param name="maxBatchSize">Events per transaction at most.</param>
     /// <param name="onRetriedOneByOne">Told when a transaction was retried write by write.</param>
     /// <param name="onCommitted">Told the highest position of each commit, on the writer thread: it must not block.</param>
+    /// <param name="tracing">The node's spans: a traced write gets a span of the transaction that stored it.</param>
     public JournalWriter(string name, Func<IJournalStore> open, Func<Exception, bool> isTakenVersion, int maxBatchSize,
-        Action<Exception, int> onRetriedOneByOne, Action<long> onCommitted)
+        Action<Exception, int> onRetriedOneByOne, Action<long> onCommitted, NodeTracing? tracing = null)
     {
+        _tracing = tracing;
         _onCommitted = onCommitted;
         _open = open;
         _isTakenVersion = isTakenVersion;
@@ -51,10 +56,12 @@ public sealed class JournalWriter : IDisposable
     /// Queues <paramref name="rows"/> as one atomic write; completes with their positions after the
     /// commit. A write whose <paramref name="cancellation"/> fires while it still waits in the queue
     /// (its caller gave up on it) is dropped unwritten, so that a caller told "not stored" is right.
+    /// Each of <paramref name="traces"/> gets a span of the transaction that holds the write.
     /// </summary>
-    public Task<long[]> WriteAsync(IReadOnlyList<JournalRow> rows, CancellationToken cancellation = default)
+    public Task<long[]> WriteAsync(IReadOnlyList<JournalRow> rows, CancellationToken cancellation = default,
+        IReadOnlyList<ActivityContext>? traces = null)
     {
-        var pending = new Pending(rows, cancellation);
+        var pending = new Pending(rows, cancellation, traces);
         try
         {
             _queue.Add(pending);
@@ -105,6 +112,7 @@ public sealed class JournalWriter : IDisposable
 
     private void Write(List<Pending> batch)
     {
+        var startedAt = DateTimeOffset.UtcNow;
         var rows = batch.Count == 1 ? batch[0].Rows : batch.SelectMany(pending => pending.Rows).ToList();
         var (positions, error) = TryWrite(rows);
         if (error is null)
@@ -112,6 +120,7 @@ public sealed class JournalWriter : IDisposable
             var offset = 0;
             foreach (var pending in batch)
             {
+                Trace(pending, startedAt, rows.Count, null);
                 pending.Done.TrySetResult(positions![offset..(offset + pending.Rows.Count)]);
                 offset += pending.Rows.Count;
             }
@@ -125,7 +134,9 @@ public sealed class JournalWriter : IDisposable
             _onRetriedOneByOne(error, batch.Count);
             foreach (var pending in batch)
             {
+                var ownStart = DateTimeOffset.UtcNow;
                 var (own, ownError) = TryWrite(pending.Rows);
+                Trace(pending, ownStart, pending.Rows.Count, ownError);
                 if (ownError is null)
                 {
                     pending.Done.TrySetResult(own!);
@@ -139,7 +150,24 @@ public sealed class JournalWriter : IDisposable
         }
 
         foreach (var pending in batch)
+        {
+            Trace(pending, startedAt, rows.Count, error);
             pending.Done.TrySetException(error);
+        }
+    }
+
+    /// <summary>A span per trace of <paramref name="pending"/>, from the transaction's start until now.</summary>
+    private void Trace(Pending pending, DateTimeOffset startedAt, int transactionEvents, Exception? error)
+    {
+        if (_tracing is null || pending.Traces is not { Count: > 0 } traces)
+            return;
+        foreach (var parent in traces)
+        {
+            var span = _tracing.Start(NodeTracing.JournalWriteSpan, parent, startedAt);
+            span?.SetTag("eventcluster.journal.events", pending.Rows.Count);
+            span?.SetTag("eventcluster.journal.transaction_events", transactionEvents);
+            NodeTracing.Stop(span, error?.GetBaseException().Message);
+        }
     }
 
     private void Committed(long[] positions)
@@ -176,8 +204,10 @@ public sealed class JournalWriter : IDisposable
         }
     }
 
-    private sealed class Pending(IReadOnlyList<JournalRow> rows, CancellationToken cancellation)
+    private sealed class Pending(IReadOnlyList<JournalRow> rows, CancellationToken cancellation, IReadOnlyList<ActivityContext>? traces)
     {
+        public IReadOnlyList<ActivityContext>? Traces { get; } = traces;
+
         public IReadOnlyList<JournalRow> Rows { get; } = rows;
 
         public CancellationToken Cancellation { get; } = cancellation;

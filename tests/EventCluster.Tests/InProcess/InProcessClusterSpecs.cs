@@ -95,13 +95,13 @@ public sealed class InProcessClusterSpecs : IAsyncLifetime
         foreach (var node in _nodes)
         {
             var hosted = hostOf.Values.Count(address => address == node.Cluster.SelfAddress.ToString());
-            var metrics = Node.Api.NodeMetrics.Of(node.System);
+            var metrics = Node.Telemetry.NodeMetrics.Of(node.System);
             Assert.True(hosted > 0, $"{node.Cluster.SelfAddress} hosts none of the 60 entities");
             Assert.Equal(hosted, metrics.ActiveEntities);
             Assert.Equal(hosted, metrics.Accepted);
         }
 
-        Assert.Equal(60, _nodes.Sum(n => Node.Api.NodeMetrics.Of(n.System).ActiveEntities));
+        Assert.Equal(60, _nodes.Sum(n => Node.Telemetry.NodeMetrics.Of(n.System).ActiveEntities));
     }
 
     private static int UpMembers(InProcessNode node) =>

@@ -12,12 +12,17 @@ public sealed class LocalCluster : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("eventcluster-cluster");
 
-    private LocalCluster(string? journal = null, IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null)
+    private LocalCluster(string? journal = null, IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null,
+        IReadOnlyDictionary<string, string>? nodeEnvironment = null)
     {
         Journal = journal ?? $"sqlite:{Path.Combine(_directory.Path, "journal.db")}";
         SecurityArguments = securityArguments ?? [];
         NodeArguments = nodeArguments ?? [];
+        NodeEnvironment = nodeEnvironment ?? new Dictionary<string, string>();
     }
+
+    /// <summary>Environment variables given to every node.</summary>
+    public IReadOnlyDictionary<string, string> NodeEnvironment { get; }
 
     /// <summary>Options given to every node only.</summary>
     public IReadOnlyList<string> NodeArguments { get; }
@@ -45,9 +50,10 @@ public sealed class LocalCluster : IAsyncDisposable
     /// file unless <paramref name="journal"/> names another journal.
     /// </summary>
     public static async Task<LocalCluster> StartAsync(int count, string? journal = null,
-        IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null)
+        IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null,
+        IReadOnlyDictionary<string, string>? nodeEnvironment = null)
     {
-        var cluster = new LocalCluster(journal, securityArguments, nodeArguments);
+        var cluster = new LocalCluster(journal, securityArguments, nodeArguments, nodeEnvironment);
         try
         {
             var ports = Enumerable.Range(0, count).Select(_ => FreePorts.Next()).ToList();
@@ -100,7 +106,7 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         var httpPort = netns is null ? FreePorts.Next() : NetworkTopology.NodePort + 1000;
         var node = NodeProcess.StartNode(port, httpPort, Seeds, Journal, Path.Combine(_directory.Path, $"node-{host}-{port}"), host, netns,
-            [.. securityArguments ?? SecurityArguments, .. NodeArguments]);
+            [.. securityArguments ?? SecurityArguments, .. NodeArguments], NodeEnvironment);
         Nodes.Add(node);
         return node;
     }

@@ -64,6 +64,8 @@ public sealed class NodeProcess : IAsyncDisposable
         string? netns = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var startInfo = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { WorkingDirectory = Path.GetTempPath() };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            startInfo.Environment[name] = value;
         if (netns is not null)
         {
             // ip netns exec replaces itself with the command: the process started is the node.
@@ -79,9 +81,10 @@ public sealed class NodeProcess : IAsyncDisposable
 
     /// <summary>Starts a cluster node on the given ports, seeds and journal.</summary>
     public static NodeProcess StartNode(int port, int httpPort, IEnumerable<string> seeds, string journal, string dataDir,
-        string host = "127.0.0.1", string? netns = null, IEnumerable<string>? extraArguments = null) =>
+        string host = "127.0.0.1", string? netns = null, IEnumerable<string>? extraArguments = null,
+        IReadOnlyDictionary<string, string>? environment = null) =>
         Start(["--host", host, "--port", port.ToString(), "--http-port", httpPort.ToString(), "--seeds", string.Join(",", seeds),
-            "--journal", journal, "--data-dir", dataDir, .. extraArguments ?? []], port, httpPort, host, netns);
+            "--journal", journal, "--data-dir", dataDir, .. extraArguments ?? []], port, httpPort, host, netns, environment);
 
     /// <summary>Lines matching <paramref name="pattern"/>.</summary>
     public IReadOnlyList<string> LinesMatching(string pattern) => Lines.Where(line => Regex.IsMatch(line, pattern)).ToList();

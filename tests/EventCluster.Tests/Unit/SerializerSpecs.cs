@@ -109,6 +109,21 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_carry_the_trace_parent_of_a_submit_only_when_there_is_one_and_read_payloads_without_it()
+    {
+        var serializer = (EventClusterSerializer)Sys.Serialization.FindSerializerFor(new SubmitEvent("a", "b", "c", "{}"));
+        const string traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        var traced = serializer.ToBinary(new SubmitEvent("a", "b", "c", "{}", traceParent));
+        var untraced = serializer.ToBinary(new SubmitEvent("a", "b", "c", "{}"));
+        var older = (SubmitEvent)serializer.FromBinary("""{"entityId":"a","eventId":"b","type":"c","data":{}}"""u8.ToArray(), "SE");
+
+        Assert.Equal(traceParent, ((SubmitEvent)serializer.FromBinary(traced, "SE")).TraceParent);
+        Assert.DoesNotContain("traceParent", System.Text.Encoding.UTF8.GetString(untraced));
+        Assert.Equal(new SubmitEvent("a", "b", "c", "{}"), older);
+    }
+
+    [Fact]
     public void Should_refuse_unknown_manifests()
     {
         var serializer = (EventClusterSerializer)Sys.Serialization.FindSerializerFor(new GetEntityState("a"));
