@@ -63,8 +63,9 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
             await inFlight.WaitAsync();
             try
             {
+                // A retry after a lost acknowledgement (the crash) is answered as a duplicate,
+                // with the position the event was first stored at.
                 var ack = await client.SendAsync($"{prefix}{i % 1000}", "deposit", new { seq = i });
-                Assert.False(ack.Duplicate);
                 acked[ack.EventId] = ack.Position ?? throw new InvalidOperationException("no position in the acknowledgement");
             }
             finally
