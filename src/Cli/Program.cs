@@ -1,18 +1,24 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using EventCluster.Cli.Commands;
 using EventCluster.Cli.Terminal;
 using EventCluster.Client;
 using EventCluster.Messages.Security;
 using EventCluster.Messages.Validation;
 
+// The parser's messages and suggestions in one language whatever the machine's, as documented.
+System.Globalization.CultureInfo.CurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
 var root = CommandTree.Build(RunAsync);
-var parse = root.Parse(args);
+// No response files: a value starting with '@' (a secret, a token, a path) is taken as written.
+var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
 if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction parseError)
 {
     // System.CommandLine's own messages, then its suggestions for each misspelt name; then where
     // to find the usage. Exit 2: nothing was sent.
-    foreach (var error in parse.Errors)
+    // "Required command was not provided" says nothing more when a misspelt command is named.
+    var unmatched = parse.UnmatchedTokens.Count > 0;
+    foreach (var error in parse.Errors.Where(e => !(unmatched && e.SymbolResult is CommandResult && e.Message.StartsWith("Required command", StringComparison.Ordinal))))
         Output.Error(error.Message);
     parseError.ShowHelp = false;
     parseError.ShowTypoCorrections = true;

@@ -1,7 +1,14 @@
 namespace EventCluster.Client;
 
 /// <summary>No node of the cluster answered in time: the seeds are down, unreachable or the wrong ones.</summary>
-public sealed class ClusterUnreachableException(string message) : Exception(message);
+public sealed class ClusterUnreachableException(string message, string? eventId = null) : Exception(message)
+{
+    /// <summary>
+    /// For a send: the id of the event, which may or may not have been stored (its acknowledgement
+    /// may be what was lost). Send it again with this id: a stored one is answered as a duplicate.
+    /// </summary>
+    public string? EventId { get; } = eventId;
+}
 
 /// <summary>The cluster refused a request for good: resending it unchanged gets the same answer.</summary>
 public class EventClusterRejectedException(string message, string reason) : Exception(message)
@@ -22,9 +29,9 @@ public sealed class EventRejectedException(string entityId, string eventId, stri
 }
 
 /// <summary>
-/// The journal could not store an event until the client's time ran out (the database is down or
-/// overloaded). Nothing was stored; sending the same event id again later is safe: a repeat of a
-/// stored event is recognised as a duplicate.
+/// The journal could not store an event (the database is down or overloaded): the event was not
+/// applied. Send the same event id again later; should a write the journal gave up on have been
+/// committed after all, the repeat is answered as a duplicate.
 /// </summary>
 public sealed class EventNotStoredException(string entityId, string eventId, string reason)
     : Exception($"event {eventId} for entity {entityId} was not stored: {reason}; send it again with the same event id once the journal is back")

@@ -17,11 +17,12 @@ namespace EventCluster.Client;
 /// dispose it on shutdown.
 /// </summary>
 /// <remarks>
-/// A send is retried with the same event id until the cluster acknowledges it, so an event is
-/// stored exactly once whatever is lost on the way: a repeat of a stored event is acknowledged
-/// as a duplicate with the original version and position.
+/// A send is retried with the same event id until the cluster acknowledges it, and a repeat of a
+/// stored event is acknowledged as a duplicate with the original version and position: an event
+/// id is stored once however often it is sent. When a send gives up, the exception carries the
+/// event id to send again with.
 /// </remarks>
-public sealed class EventClusterClient : IAsyncDisposable
+public sealed class EventClusterClient : IAsyncDisposable, IDisposable
 {
     private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
     private readonly EventClusterClientOptions _options;
@@ -32,7 +33,7 @@ public sealed class EventClusterClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        Seeds = SeedList.Parse(string.Join(",", options.Seeds));
+        Seeds = SeedList.Parse(string.Join(",", options.Seeds.Count == 0 ? EventClusterClientOptions.DefaultSeeds : options.Seeds));
         Connection = ClusterConnection.Connect(Seeds, options.TlsCertificate);
     }
 
@@ -52,8 +53,8 @@ public sealed class EventClusterClient : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The entity id, type, event id or data break a rule; nothing was sent.</exception>
     /// <exception cref="EventRejectedException">The cluster refused the event; nothing was stored.</exception>
-    /// <exception cref="EventNotStoredException">The journal could not store it in time; nothing was stored.</exception>
-    /// <exception cref="ClusterUnreachableException">No node answered within <see cref="EventClusterClientOptions.Timeout"/>.</exception>
+    /// <exception cref="EventNotStoredException">The journal could not store it (within <see cref="EventClusterClientOptions.Timeout"/> when <see cref="EventClusterClientOptions.RetryNotStored"/>).</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered within <see cref="EventClusterClientOptions.Timeout"/>; the event may or may not be stored, so send it again with <see cref="ClusterUnreachableException.EventId"/>.</exception>
     public async Task<EventAccepted> SendAsync(string entityId, string type, object? data = null, string? eventId = null,
         CancellationToken cancellationToken = default)
     {
@@ -65,7 +66,8 @@ public sealed class EventClusterClient : IAsyncDisposable
             EventAccepted accepted => accepted,
             EventRejected rejected => throw new EventRejectedException(rejected.EntityId, rejected.EventId, rejected.Reason),
             EventNotStored notStored => throw new EventNotStoredException(notStored.EntityId, notStored.EventId, notStored.Reason),
-            _ => throw ConnectionErrors.NoAnswer(Seeds, _options.Timeout, $"event {command.EventId}"),
+            _ => throw new ClusterUnreachableException(ConnectionErrors.NoAnswer(Seeds, _options.Timeout, $"event {command.EventId}").Message,
+                command.EventId),
         };
     }
 
@@ -96,7 +98,8 @@ public sealed class EventClusterClient : IAsyncDisposable
     public static string NewEventId() => Guid.CreateVersion7().ToString("N");
 
     /// <summary>The entity's state; <see cref="EntityStateResult.Exists"/> is false when it has applied no events.</summary>
-    /// <exception cref="EventClusterRejectedException">The request broke a rule (the entity id).</exception>
+    /// <exception cref="ArgumentException">The entity id breaks a rule; nothing was sent.</exception>
+    /// <exception cref="EventClusterRejectedException">The node refused the query.</exception>
     /// <exception cref="ClusterUnreachableException">No node answered in time.</exception>
     public async Task<EntityStateResult> GetAsync(string entityId, CancellationToken cancellationToken = default)
     {
@@ -174,20 +177,34 @@ public sealed class EventClusterClient : IAsyncDisposable
     /// The events of the global log that match <paramref name="options"/>, in position order:
     /// the stored ones, then live ones as they are committed, until cancelled. The subscription
     /// resumes by itself through another node when one dies, never skipping or repeating an
-    /// event; with <see cref="SubscribeOptions.Group"/> the cluster keeps its position (an event
-    /// counts as handled once the next one is asked for, or the loop is left).
+    /// event; with <see cref="SubscribeOptions.Group"/> the cluster keeps its position. An event
+    /// counts as handled once the next one is asked for (or when <see cref="SubscribeOptions.Max"/>
+    /// ends the subscription after it); leaving the loop early, by <c>break</c> or an exception,
+    /// leaves the last event unconfirmed, and the group's next reader gets it again. Cancelling
+    /// <paramref name="cancellationToken"/> ends it with <see cref="OperationCanceledException"/>
+    /// before the next event.
     /// </summary>
     /// <exception cref="ClusterUnreachableException">No node answered the first request within <see cref="EventClusterClientOptions.Timeout"/>.</exception>
     /// <exception cref="EventClusterRejectedException">The subscription was refused, or its group was taken over.</exception>
     public IAsyncEnumerable<EventRecord> SubscribeAsync(SubscribeOptions? options = null, CancellationToken cancellationToken = default)
     {
-        options ??= new SubscribeOptions();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        options = (options ?? new SubscribeOptions()).Snapshot();
         options.Validate();
         return new EventSubscription(Connection, Seeds, _options.Timeout, options).ReadAsync(cancellationToken);
     }
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+    /// <summary>Closes the connection; calls after this throw <see cref="ObjectDisposedException"/>, and running subscriptions end with it.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        return Connection.DisposeAsync();
+    }
+
+    /// <inheritdoc cref="DisposeAsync"/>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private bool _disposed;
 
     private async Task<object> Answer(Task<object> request, string what, CancellationToken cancellationToken)
     {

@@ -5,8 +5,14 @@ namespace EventCluster.Client;
 /// <summary>How an <see cref="EventClusterClient"/> reaches the cluster and how long it tries.</summary>
 public sealed class EventClusterClientOptions
 {
-    /// <summary>The seed nodes to contact, as <c>host:port</c> (their Akka.Remote ports); any live one will do.</summary>
-    public IList<string> Seeds { get; set; } = ["127.0.0.1:4053"];
+    /// <summary>The seeds used when <see cref="Seeds"/> is empty.</summary>
+    public static readonly IReadOnlyList<string> DefaultSeeds = ["127.0.0.1:4053"];
+
+    /// <summary>
+    /// The seed nodes to contact, as <c>host:port</c> (their Akka.Remote ports); any live one will
+    /// do. Empty (the default): <see cref="DefaultSeeds"/>.
+    /// </summary>
+    public IList<string> Seeds { get; set; } = [];
 
     /// <summary>
     /// The certificate to present for TLS with mutual authentication (the nodes' own .pfx), or
@@ -14,7 +20,10 @@ public sealed class EventClusterClientOptions
     /// </summary>
     public X509Certificate2? TlsCertificate { get; set; }
 
-    /// <summary>How long one call may take in all, retries included (default 30 s).</summary>
+    /// <summary>
+    /// How long a call may take in all, retries included (default 30 s): a send, a read, one page
+    /// of a history; for a subscription, how long its first request may go unanswered.
+    /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long one attempt of a send waits for its acknowledgement before the same event id is sent again (default 5 s).</summary>
@@ -33,11 +42,11 @@ public sealed class EventClusterClientOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
     public void Validate()
     {
-        if (Seeds is null || Seeds.Count == 0)
-            throw new ArgumentException("at least one seed node is needed (host:port)", nameof(Seeds));
+        if (Seeds is null)
+            throw new ArgumentException("Seeds must be a list of host:port (empty for 127.0.0.1:4053)", nameof(Seeds));
         try
         {
-            Messages.Validation.SeedList.Parse(string.Join(",", Seeds));
+            Messages.Validation.SeedList.Parse(string.Join(",", Seeds.Count == 0 ? DefaultSeeds : Seeds));
         }
         catch (FormatException ex)
         {

@@ -40,7 +40,7 @@ public static class SubscribeCommand
             throw new UsageException(options is { EntityId: not null, EntityPrefix: not null } ? "give --entity or --entity-prefix, not both" : filterProblem);
         if (options.Group is not null && EventValidation.CheckGroup(options.Group) is { } groupProblem)
             throw new UsageException(groupProblem);
-        var max = args.Integer("--max", long.MaxValue, 1, long.MaxValue);
+        options.Max = args.Integer("--max", long.MaxValue, 1, long.MaxValue);
         var json = args.Flag("--json");
 
         using var stop = new CancellationTokenSource();
@@ -51,12 +51,11 @@ public static class SubscribeCommand
         var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         try
         {
-            var printed = 0L;
             await using var events = client.SubscribeAsync(options, stop.Token).GetAsyncEnumerator(stop.Token);
-            while (printed < max)
+            while (true)
             {
                 // Lines are written in blocks, flushed whenever the next event is not there yet.
-                // In a group, asking for the next event lets the library confirm this one, so the
+                // Asking for the next event tells a group this one is handled, so in a group the
                 // line is out first: a confirmed event has always been printed.
                 if (options.Group is not null)
                     await stdout.FlushAsync(CancellationToken.None);
@@ -66,7 +65,6 @@ public static class SubscribeCommand
                 if (!await next)
                     break;
                 stdout.WriteLine(json ? EventLines.Json(events.Current) : EventLines.Text(events.Current));
-                printed++;
             }
 
             await stdout.FlushAsync(CancellationToken.None);

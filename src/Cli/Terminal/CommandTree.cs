@@ -18,7 +18,8 @@ public static class CommandTree
         var root = new RootCommand("""
             eventcluster: send events to an EventCluster cluster, read them back, subscribe to them and manage its webhooks.
 
-            Exit codes: 0 success, 1 rejected or verification failed, 2 bad usage or input, 3 cluster unreachable or timed out.
+            Exit codes: 0 success, 1 rejected or verification failed, 2 bad usage or input (nothing sent),
+            3 cluster unreachable, timed out, or its journal could not store the event.
             """);
         Add(root, Value("--seeds", "host:port,...", "Seed nodes to contact (env EVENTCLUSTER_SEEDS, default 127.0.0.1:4053)"), recursive: true);
         Add(root, Value("--timeout", "SECONDS", "How long to wait for the cluster (send/get/status/verify/history: 30, load: 120 per event)"), recursive: true);

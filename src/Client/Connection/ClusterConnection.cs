@@ -216,13 +216,17 @@ public sealed class ClusterConnection : IAsyncDisposable
     public async Task<object> GetStatusAsync(TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Status, GetClusterStatus.Instance, timeout);
 
-    /// <inheritdoc />
+    /// <summary>Closes the connection: waiting requests and any made later throw <see cref="ObjectDisposedException"/>.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         foreach (var pending in _pending.Values)
-            pending.TrySetCanceled();
+            pending.TrySetException(new ObjectDisposedException(nameof(ClusterConnection)));
         await _system.Terminate().WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
     }
+
+    private int _disposed;
 
     /// <summary>
     /// Sends <paramref name="message"/> unless an identical request is already waiting, then waits
@@ -230,6 +234,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// </summary>
     private async Task<object> RequestAsync(string key, IEventClusterMessage message, TimeSpan timeout, IActorRef? target = null)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         var mine = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         var waiting = _pending.GetOrAdd(key, mine);
         if (ReferenceEquals(waiting, mine))

@@ -27,7 +27,6 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
     public async IAsyncEnumerable<EventRecord> ReadAsync([EnumeratorCancellation] CancellationToken stop)
     {
         var requests = new Requests(connection, seeds, connectTimeout, options.OnNotice, stop);
-        var filter = options.Filter;
         GroupMembership? membership = null;
         try
         {
@@ -49,32 +48,39 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
             }
 
             var caughtUp = false;
-            while (true)
+            var handed = 0L;
+            while (handed < options.Max)
             {
                 var requestId = Guid.NewGuid().ToString("N");
                 var page = await requests.RequestAsync<EventLogPage>(requestId,
-                    new ReadEventLog(requestId, cursor, filter, ReadEventLog.MaxPage, caughtUp ? LongPollMilliseconds : 0));
+                    new ReadEventLog(requestId, cursor, options.Filter, (int)Math.Min(ReadEventLog.MaxPage, options.Max - handed),
+                        caughtUp ? LongPollMilliseconds : 0));
                 if (page is null)
                 {
                     stop.ThrowIfCancellationRequested();
                     yield break;
                 }
 
-                if (membership is not null && page.Events.Count > 0 && !await membership.EnsureActiveAsync())
-                {
-                    stop.ThrowIfCancellationRequested();
-                    throw membership.Lost();
-                }
-
                 foreach (var record in page.Events)
                 {
                     if (record.Position <= cursor)
                         continue;
-                    membership?.Yielded(record.Position);
+                    // Checked before every event: a cancelled subscription hands out nothing more,
+                    // and a group member whose lease may have lapsed waits for a confirmation first.
+                    stop.ThrowIfCancellationRequested();
+                    if (membership is not null && !await membership.EnsureActiveAsync())
+                    {
+                        stop.ThrowIfCancellationRequested();
+                        throw membership.Lost();
+                    }
+
                     yield return record;
+                    // Asked for the next one: this one is handled.
                     cursor = record.Position;
                     if (membership is not null && !await membership.HandledAsync(cursor))
                         throw membership.Lost();
+                    if (++handed >= options.Max)
+                        yield break;
                 }
 
                 cursor = Math.Max(cursor, page.Through);
@@ -203,7 +209,6 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
         private readonly SemaphoreSlim _confirming = new(1, 1);
         private Task _renewal = Task.CompletedTask;
         private long _position;
-        private long _lastYielded;
         private long _confirmed;
         private long _sinceConfirm;
         private DateTime _confirmedAt = DateTime.UtcNow;
@@ -232,7 +237,7 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
                     return null;
                 if (!joined.Held)
                 {
-                    membership._position = membership._lastYielded = membership._confirmed = joined.Position;
+                    membership._position = membership._confirmed = joined.Position;
                     membership.Created = joined.Created;
                     membership._renewal = membership.RenewAsync();
                     return membership;
@@ -253,14 +258,10 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
         public EventClusterRejectedException Lost() =>
             new($"group {_group} was taken over by another subscriber (this one missed its confirmations); stopping", "group taken over");
 
-        /// <summary>An event at <paramref name="position"/> goes to the reader: handled once the next is asked for, or the subscription ends.</summary>
-        public void Yielded(long position) => _lastYielded = position;
-
         /// <summary>Everything up to <paramref name="position"/> was handled; confirms after 1,000 events. False when the group was lost.</summary>
         public async Task<bool> HandledAsync(long position)
         {
             var before = Interlocked.Exchange(ref _position, position);
-            _lastYielded = position;
             if (position > before)
                 _sinceConfirm++;
             if (_sinceConfirm >= ConfirmEvery)
@@ -290,14 +291,17 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
             return !_lost && !_requests.Stop.IsCancellationRequested;
         }
 
-        /// <summary>Confirms the last position handed out and steps down, so a standby takes over at once.</summary>
+        /// <summary>
+        /// Confirms the last position handled and steps down, so a standby takes over at once. It
+        /// runs while the subscription ends, perhaps on an exception of its reader, so it throws
+        /// nothing of its own: a failure is reported as a notice.
+        /// </summary>
         public async Task LeaveAsync()
         {
             await _renewing.CancelAsync();
             await _renewal;
             if (_lost)
                 return;
-            Interlocked.Exchange(ref _position, Math.Max(Position, _lastYielded));
             var requestId = Guid.NewGuid().ToString("N");
             var position = Position;
             try
@@ -309,7 +313,7 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
                 else
                     _requests.Notify(SubscriptionNoticeKind.Warning, $"group {_group}: the last position {position} was not confirmed ({Describe(reply)})", position);
             }
-            catch (TimeoutException)
+            catch (Exception ex) when (ex is TimeoutException or ObjectDisposedException or OperationCanceledException)
             {
                 _requests.Notify(SubscriptionNoticeKind.Warning,
                     $"group {_group}: no answer to the last confirmation; a new subscriber repeats the events after position {_confirmed}", _confirmed);
@@ -328,9 +332,9 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
                         await ConfirmAsync(leave: false);
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
-                // Leaving.
+                // Leaving, or the client was disposed under the subscription.
             }
         }
 

@@ -34,15 +34,31 @@ public sealed class SubscribeOptions
     /// </summary>
     public string? Group { get; set; }
 
+    /// <summary>
+    /// End the subscription after this many events (default: never). The last of them counts as
+    /// handled, so with a group the next reader starts after it.
+    /// </summary>
+    public long Max { get; set; } = long.MaxValue;
+
     /// <summary>Told of what happens beside the events: caught up, group membership, a node not answering.</summary>
     public Action<SubscriptionNotice>? OnNotice { get; set; }
 
     /// <summary>The filter sent to the cluster.</summary>
     public EventFilter Filter => new(Types.ToList(), EntityId, EntityPrefix);
 
+    /// <summary>A copy, so that changes after the subscription started do not reach it.</summary>
+    internal SubscribeOptions Snapshot() => new()
+    {
+        From = From, Types = Types.ToList(), EntityId = EntityId, EntityPrefix = EntityPrefix, Group = Group, Max = Max, OnNotice = OnNotice,
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first broken rule.</summary>
     public void Validate()
     {
+        if (Types is null || Types.Any(type => type is null))
+            throw new ArgumentException("Types must be a list of event types (empty for every type)", nameof(Types));
+        if (Max < 1)
+            throw new ArgumentException("Max must be 1 or more", nameof(Max));
         if (From < 0 && From != End)
             throw new ArgumentException("From must be Start, End or a position (a whole number of 0 or more)", nameof(From));
         if (EntityId is not null && EntityPrefix is not null)

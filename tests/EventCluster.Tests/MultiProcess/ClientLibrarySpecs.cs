@@ -125,20 +125,32 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
         var status = await client.StatusAsync();
         Assert.Single(status.Members, member => member.Status == "Up");
 
-        // A group: the first reader takes one event and leaves; the next one starts after it.
-        var group = new SubscribeOptions { EntityId = entity, Group = $"g-{Guid.NewGuid():N}" };
+        // A group: the first reader takes one event (Max) and leaves; the next one starts after it.
+        // A reader that leaves its loop early has not handled its last event: the next gets it again.
+        var group = $"g-{Guid.NewGuid():N}";
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await foreach (var record in client.SubscribeAsync(group, deadline.Token))
-        {
-            Assert.Equal(1, record.Version);
-            break;
-        }
-
-        await foreach (var record in client.SubscribeAsync(group, deadline.Token))
+        var firstReader = await ReadAllAsync(client.SubscribeAsync(new SubscribeOptions { EntityId = entity, Group = group, Max = 1 }, deadline.Token));
+        Assert.Equal([1L], firstReader.Select(r => r.Version));
+        await foreach (var record in client.SubscribeAsync(new SubscribeOptions { EntityId = entity, Group = group }, deadline.Token))
         {
             Assert.Equal(2, record.Version);
             break;
         }
+
+        var nextReader = await ReadAllAsync(client.SubscribeAsync(new SubscribeOptions { EntityId = entity, Group = group, Max = 1 }, deadline.Token));
+        Assert.Equal([2L], nextReader.Select(r => r.Version));
+
+        // Disposed: calls fail at once instead of waiting for a cluster.
+        await client.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.StatusAsync());
+    }
+
+    private static async Task<List<EventRecord>> ReadAllAsync(IAsyncEnumerable<EventRecord> records)
+    {
+        var list = new List<EventRecord>();
+        await foreach (var record in records)
+            list.Add(record);
+        return list;
     }
 
     [Fact]
@@ -154,8 +166,9 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => new EventClusterClient(new EventClusterClientOptions { Seeds = ["no-port"] }));
         Assert.Throws<ArgumentException>(() => client.SubscribeAsync(new SubscribeOptions { EntityId = "a", EntityPrefix = "b" }));
 
-        var unreachable = await Assert.ThrowsAsync<ClusterUnreachableException>(() => client.SendAsync("a", "deposit"));
+        var unreachable = await Assert.ThrowsAsync<ClusterUnreachableException>(() => client.SendAsync("a", "deposit", eventId: "dep-1"));
         Assert.Contains(nowhere, unreachable.Message);
+        Assert.Equal("dep-1", unreachable.EventId);
         await Assert.ThrowsAsync<ClusterUnreachableException>(() => client.StatusAsync());
     }
 
