@@ -55,10 +55,14 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
     /// <exception cref="EventRejectedException">The cluster refused the event; nothing was stored.</exception>
     /// <exception cref="EventNotStoredException">The journal could not store it (within <see cref="EventClusterClientOptions.Timeout"/> when <see cref="EventClusterClientOptions.RetryNotStored"/>).</exception>
     /// <exception cref="ClusterUnreachableException">No node answered within <see cref="EventClusterClientOptions.Timeout"/>; the event may or may not be stored, so send it again with <see cref="ClusterUnreachableException.EventId"/>.</exception>
-    public async Task<EventAccepted> SendAsync(string entityId, string type, object? data = null, string? eventId = null,
-        CancellationToken cancellationToken = default)
+    public Task<EventAccepted> SendAsync(string entityId, string type, object? data = null, string? eventId = null,
+        CancellationToken cancellationToken = default) =>
+        SendAsync(NewEvent(entityId, type, data, eventId), cancellationToken);
+
+    /// <summary>Stores an event built (and checked) by <see cref="NewEvent"/>; the same answers and exceptions as the other overload.</summary>
+    public async Task<EventAccepted> SendAsync(SubmitEvent command, CancellationToken cancellationToken = default)
     {
-        var command = NewEvent(entityId, type, data, eventId);
+        ArgumentNullException.ThrowIfNull(command);
         var reply = await Connection.SubmitWithRetriesAsync(command, _options.Timeout, _options.AttemptTimeout,
             _options.RetryNotStored ? _options.NotStoredRetryDelay : null, onRetry: null, cancellationToken: cancellationToken);
         return reply switch
@@ -66,14 +70,13 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
             EventAccepted accepted => accepted,
             EventRejected rejected => throw new EventRejectedException(rejected.EntityId, rejected.EventId, rejected.Reason),
             EventNotStored notStored => throw new EventNotStoredException(notStored.EntityId, notStored.EventId, notStored.Reason),
-            _ => throw new ClusterUnreachableException(ConnectionErrors.NoAnswer(Seeds, _options.Timeout, $"event {command.EventId}").Message,
-                command.EventId),
+            _ => throw ConnectionErrors.NoAnswer(Seeds, _options.Timeout, $"event {command.EventId}", command.EventId),
         };
     }
 
     /// <summary>
-    /// Checks and builds an event the way <see cref="SendAsync"/> sends it; throws
-    /// <see cref="ArgumentException"/> naming the broken rule.
+    /// Checks and builds an event the way <see cref="SendAsync(string, string, object?, string?, CancellationToken)"/>
+    /// sends it; throws <see cref="ArgumentException"/> whose message is the broken rule.
     /// </summary>
     public static SubmitEvent NewEvent(string entityId, string type, object? data = null, string? eventId = null)
     {
@@ -90,7 +93,7 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
             _ => JsonSerializer.Serialize(data, data.GetType(), DataJson),
         };
         if (!EventValidation.TryNormalizeData(json, out var normalized, out var dataProblem))
-            throw new ArgumentException(dataProblem, nameof(data));
+            throw new ArgumentException(dataProblem);
         return new SubmitEvent(entityId, eventId, type, normalized);
     }
 

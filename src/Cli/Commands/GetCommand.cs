@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Cli.Terminal;
 using EventCluster.Client;
-using EventCluster.Client.Connection;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Validation;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using EventCluster.Cli.Terminal;
 using EventCluster.Client;
-using EventCluster.Client.Connection;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
 

@@ -23,7 +23,7 @@ public static class SendCommand
         }
         catch (ArgumentException ex)
         {
-            throw new UsageException(ex.Message.Split(" (Parameter", 2)[0]);
+            throw new UsageException(ex.Message);
         }
     }
 
@@ -35,7 +35,7 @@ public static class SendCommand
         await using var client = settings.Client(TimeSpan.FromSeconds(30));
         try
         {
-            var accepted = await client.SendAsync(command.EntityId, command.Type, command.Data, command.EventId);
+            var accepted = await client.SendAsync(command);
             if (json)
                 Output.WriteJson(accepted);
             else

@@ -1,6 +1,5 @@
 using EventCluster.Cli.Terminal;
 using EventCluster.Client;
-using EventCluster.Client.Connection;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 

@@ -330,7 +330,7 @@ public sealed class ClusterConnection : IAsyncDisposable
 public static class ConnectionErrors
 {
     /// <summary>The message for a request that got no answer.</summary>
-    public static ClusterUnreachableException NoAnswer(IReadOnlyList<string> seeds, TimeSpan timeout, string what) =>
+    public static ClusterUnreachableException NoAnswer(IReadOnlyList<string> seeds, TimeSpan timeout, string what, string? eventId = null) =>
         new($"no answer from the cluster for {what} within {timeout.TotalSeconds:0.#}s via seeds {string.Join(",", seeds)}: " +
-            "are the nodes running and is a seed reachable?");
+            "are the nodes running and is a seed reachable?", eventId);
 }

@@ -14,24 +14,17 @@ public sealed record ReceivedSpan(
 /// </summary>
 public sealed class OtlpTraceReceiver : IDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly List<ReceivedSpan> _spans = [];
-    private readonly Task _serving;
+    private readonly LocalHttpServer _server;
 
     /// <summary>Starts listening on a free port.</summary>
-    public OtlpTraceReceiver()
-    {
-        Port = FreePorts.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _serving = Task.Run(ServeAsync);
-    }
+    public OtlpTraceReceiver() => _server = new LocalHttpServer(ReceiveAsync);
 
     /// <summary>The port.</summary>
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>The value of <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> for a node that exports here.</summary>
-    public string Endpoint => $"http://127.0.0.1:{Port}";
+    public string Endpoint => _server.BaseUrl;
 
     /// <summary>Requests that were not a POST to /v1/traces, or whose body was not a trace export.</summary>
     public List<string> Refused { get; } = [];
@@ -47,51 +40,32 @@ public sealed class OtlpTraceReceiver : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
-        _serving.Wait(TimeSpan.FromSeconds(5));
-    }
+    public void Dispose() => _server.Dispose();
 
-    private async Task ServeAsync()
+    private Task ReceiveAsync(HttpListenerContext context, byte[] body)
     {
-        while (_listener.IsListening)
+        var status = 200;
+        try
         {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            var status = 200;
-            try
-            {
-                if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/traces"
-                    || context.Request.ContentType != "application/x-protobuf")
-                    throw new InvalidDataException($"{context.Request.HttpMethod} {context.Request.Url?.AbsolutePath} ({context.Request.ContentType})");
-                var spans = Decode(body.ToArray());
-                lock (_spans)
-                    _spans.AddRange(spans);
-            }
-            catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                lock (Refused)
-                    Refused.Add(ex.Message);
-                status = 400;
-            }
-
-            // An empty body is an empty ExportTraceServiceResponse: everything accepted.
-            context.Response.StatusCode = status;
-            context.Response.ContentType = "application/x-protobuf";
-            context.Response.Close();
+            if (context.Request.HttpMethod != "POST" || context.Request.Url?.AbsolutePath != "/v1/traces"
+                || context.Request.ContentType != "application/x-protobuf")
+                throw new InvalidDataException($"{context.Request.HttpMethod} {context.Request.Url?.AbsolutePath} ({context.Request.ContentType})");
+            var spans = Decode(body);
+            lock (_spans)
+                _spans.AddRange(spans);
         }
+        catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            lock (Refused)
+                Refused.Add(ex.Message);
+            status = 400;
+        }
+
+        // An empty body is an empty ExportTraceServiceResponse: everything accepted.
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/x-protobuf";
+        context.Response.Close();
+        return Task.CompletedTask;
     }
 
     // ExportTraceServiceRequest: 1 resource_spans. ResourceSpans: 1 resource, 2 scope_spans.

@@ -19,24 +19,17 @@ public sealed record Delivery(string EntityId, long Version, long Position, stri
 /// </summary>
 public sealed class WebhookReceiver : IDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly List<Delivery> _deliveries = [];
-    private readonly Task _serving;
+    private readonly LocalHttpServer _server;
 
     /// <summary>Starts listening.</summary>
-    public WebhookReceiver()
-    {
-        Port = FreePorts.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _serving = Task.Run(ServeAsync);
-    }
+    public WebhookReceiver() => _server = new LocalHttpServer(ReceiveAsync);
 
     /// <summary>The port.</summary>
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>The URL to subscribe.</summary>
-    public string Url => $"http://127.0.0.1:{Port}/hook";
+    public string Url => $"{_server.BaseUrl}/hook";
 
     /// <summary>The status to answer for a delivery (200 unless set).</summary>
     public Func<Delivery, int> Answer { get; set; } = _ => 200;
@@ -55,43 +48,20 @@ public sealed class WebhookReceiver : IDisposable
     public IReadOnlyList<Delivery> Confirmed => Deliveries.Where(d => d.Status is >= 200 and < 300).ToList();
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
-        _serving.Wait(TimeSpan.FromSeconds(5));
-    }
+    public void Dispose() => _server.Dispose();
 
-    private async Task ServeAsync()
+    private Task ReceiveAsync(HttpListenerContext context, byte[] bytes)
     {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            _ = Task.Run(async () =>
-            {
-                using var body = new MemoryStream();
-                await context.Request.InputStream.CopyToAsync(body);
-                var bytes = body.ToArray();
-                var json = JsonDocument.Parse(bytes).RootElement;
-                var headers = context.Request.Headers.AllKeys.Where(k => k is not null)
-                    .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
-                var delivery = new Delivery(json.GetProperty("entityId").GetString()!, json.GetProperty("version").GetInt64(),
-                    json.GetProperty("position").GetInt64(), json.GetProperty("eventId").GetString()!, headers, bytes, 0);
-                var status = Answer(delivery);
-                lock (_deliveries)
-                    _deliveries.Add(delivery with { Status = status });
-                context.Response.StatusCode = status;
-                context.Response.Close();
-            });
-        }
+        var json = JsonDocument.Parse(bytes).RootElement;
+        var headers = context.Request.Headers.AllKeys.Where(k => k is not null)
+            .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
+        var delivery = new Delivery(json.GetProperty("entityId").GetString()!, json.GetProperty("version").GetInt64(),
+            json.GetProperty("position").GetInt64(), json.GetProperty("eventId").GetString()!, headers, bytes, 0);
+        var status = Answer(delivery);
+        lock (_deliveries)
+            _deliveries.Add(delivery with { Status = status });
+        context.Response.StatusCode = status;
+        context.Response.Close();
+        return Task.CompletedTask;
     }
 }
