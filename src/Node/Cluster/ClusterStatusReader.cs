@@ -10,7 +10,6 @@ public sealed class ClusterStatusReader(ActorSystem system, IActorRef region)
     // Resolved on first use, so the ingress can be built (and tested) without a cluster.
     private readonly Lazy<Akka.Cluster.Cluster> _cluster = new(() => Akka.Cluster.Cluster.Get(system));
 
-    /// <summary>The current status.</summary>
     public async Task<ClusterStatusResult> ReadAsync()
     {
         var placement = await ShardPlacement.QueryAsync(region, _cluster.Value.SelfAddress, StatsTimeout);

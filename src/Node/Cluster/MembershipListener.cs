@@ -24,7 +24,6 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
     private readonly HashSet<Address> _unreachable = [];
     private Address? _leader;
 
-    /// <summary>Creates the listener; <paramref name="seeds"/> are named in the join reminder.</summary>
     public MembershipListener(IReadOnlyList<string> seeds)
     {
         _seeds = seeds;
@@ -65,7 +64,6 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props of the listener.</summary>
     public static Props Props(IReadOnlyList<string> seeds) => Akka.Actor.Props.Create(() => new MembershipListener(seeds));
 
     /// <inheritdoc />

@@ -18,7 +18,6 @@ public sealed class RecentClusterEvents : IExtension
     /// <summary>The events of <paramref name="system"/>'s node.</summary>
     public static RecentClusterEvents Of(ActorSystem system) => system.WithExtension<RecentClusterEvents, Provider>();
 
-    /// <summary>Records an event.</summary>
     public void Add(string kind, string detail)
     {
         lock (_events)

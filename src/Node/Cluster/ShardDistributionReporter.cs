@@ -35,7 +35,6 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
     private bool _queryInFlight;
     private int _incompleteRounds;
 
-    /// <summary>Creates the reporter for the entity shard region.</summary>
     public ShardDistributionReporter(IActorRef region)
     {
         _region = region;
@@ -65,7 +64,6 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props of the reporter.</summary>
     public static Props Props(IActorRef region) => Akka.Actor.Props.Create(() => new ShardDistributionReporter(region));
 
     /// <inheritdoc />
@@ -105,7 +103,6 @@ public sealed class ShardDistributionReporter : ReceiveActor, IWithTimers
         public override LatestPlacement CreateExtension(ExtendedActorSystem system) => new();
     }
 
-    /// <summary>The reporter's actor name, the same on every node.</summary>
     public const string Name = "shard-distribution-reporter";
 
     /// <summary>A node that was unreachable is back: its shards stay where they are.</summary>

@@ -34,7 +34,6 @@ public sealed class ShardPreallocator : ReceiveActor
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private DateTime _membershipChangedAt = DateTime.UtcNow;
 
-    /// <summary>Creates the preallocator for the entity shard region.</summary>
     public ShardPreallocator(IActorRef region)
     {
         Receive<ShardPlacement>(placement =>
@@ -49,7 +48,6 @@ public sealed class ShardPreallocator : ReceiveActor
         ReceiveAny(_ => { });
     }
 
-    /// <summary>Props of the preallocator.</summary>
     public static Props Props(IActorRef region) => Akka.Actor.Props.Create(() => new ShardPreallocator(region));
 
     /// <summary>True for the ids of placeholder entities.</summary>
@@ -98,7 +96,6 @@ public sealed class ShardPreallocator : ReceiveActor
     /// <summary>The actor behind a placeholder id: it stops as soon as it starts.</summary>
     public sealed class Placeholder : UntypedActor
     {
-        /// <summary>Props of a placeholder.</summary>
         public static readonly Props Props = Akka.Actor.Props.Create<Placeholder>();
 
         /// <inheritdoc />

@@ -10,13 +10,11 @@ namespace EventCluster.Node.Entities;
 /// </summary>
 public sealed class EchoEntity : ReceiveActor
 {
-    /// <summary>Creates the echo entity of a node.</summary>
     public EchoEntity(string node)
     {
         Receive<EchoRequest>(request => Sender.Tell(new EchoReply(request.Key, request.RequestId, node)));
         Receive<StopEntity>(_ => Context.Stop(Self));
     }
 
-    /// <summary>Props of an echo entity hosted on <paramref name="node"/>.</summary>
     public static Props Props(string node) => Akka.Actor.Props.Create(() => new EchoEntity(node));
 }

@@ -98,16 +98,12 @@ public sealed class RecentEventIds
 
     private RecentEventIds(int capacity) => Capacity = capacity;
 
-    /// <summary>How many ids are kept at most.</summary>
     public int Capacity { get; }
 
-    /// <summary>How many ids are kept now.</summary>
     public int Count => _order.Count;
 
-    /// <summary>An empty window.</summary>
     public static RecentEventIds Empty(int capacity) => new(capacity);
 
-    /// <summary>True when the id is in the window.</summary>
     public bool Contains(string eventId) => _ids.ContainsKey(eventId);
 
     /// <summary>The global position of the id; null when it is not in the window or its position is unknown.</summary>

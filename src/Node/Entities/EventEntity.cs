@@ -48,7 +48,6 @@ public sealed class EventEntity : ReceivePersistentActor
     // The span of the event being persisted, when the node traces.
     private System.Diagnostics.Activity? _persistSpan;
 
-    /// <summary>Creates the entity actor for <paramref name="entityId"/>.</summary>
     public EventEntity(string entityId, string node, EntityPassivation passivation)
     {
         _node = node;
@@ -173,7 +172,6 @@ public sealed class EventEntity : ReceivePersistentActor
     /// <summary>The journal's persistence id of an entity.</summary>
     public static string PersistenceIdOf(string entityId) => $"entity-{entityId}";
 
-    /// <summary>Props of the entity actor for <paramref name="entityId"/> hosted on <paramref name="node"/>.</summary>
     public static Props Props(string entityId, string node, EntityPassivation passivation) =>
         Akka.Actor.Props.Create(() => new EventEntity(entityId, node, passivation));
 

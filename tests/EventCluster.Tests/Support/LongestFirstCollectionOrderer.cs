@@ -1,0 +1,24 @@
+using Xunit.Abstractions;
+
+[assembly: TestCollectionOrderer("EventCluster.Tests.Support.LongestFirstCollectionOrderer", "EventCluster.Tests")]
+
+namespace EventCluster.Tests.Support;
+
+/// <summary>
+/// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
+/// does not end with one long class running alone: benchmark runs, then real node processes,
+/// then the quick tiers.
+/// </summary>
+public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
+{
+    private static readonly string[] TiersByCost = [".Bench.", ".MultiProcess.", ".Deployment.", ".InProcess.", ".Unit."];
+
+    public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
+        testCollections.OrderBy(Tier).ThenBy(collection => collection.DisplayName, StringComparer.Ordinal);
+
+    private static int Tier(ITestCollection collection)
+    {
+        var index = Array.FindIndex(TiersByCost, tier => collection.DisplayName.Contains(tier, StringComparison.Ordinal));
+        return index < 0 ? TiersByCost.Length : index;
+    }
+}
