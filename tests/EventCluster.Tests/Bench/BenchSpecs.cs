@@ -23,7 +23,7 @@ public sealed class BenchSpecs(ITestOutputHelper testOutput) : IDisposable
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var result = JsonNode.Parse(await File.ReadAllTextAsync(output))!;
-        testOutput.WriteLine($"quick run: {result["seconds"]} s");
+        testOutput.WriteLine(result.ToJsonString());
         Assert.True((bool)result["quick"]!);
         Assert.Equal(Environment.ProcessorCount, (int)result["machine"]!["cores"]!);
         Assert.True((long)result["machine"]!["memoryMb"]! > 0);
@@ -99,7 +99,7 @@ public sealed class BenchSpecs(ITestOutputHelper testOutput) : IDisposable
 
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var result = JsonNode.Parse(await File.ReadAllTextAsync(output))!;
-        testOutput.WriteLine($"quick listener run: {result["seconds"]} s");
+        testOutput.WriteLine(result.ToJsonString());
         var listeners = result["listeners"]!;
         var live = listeners["liveLatency"]!;
         Assert.Equal(50_000, (long)live["acknowledged"]!);
