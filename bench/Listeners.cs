@@ -61,21 +61,26 @@ public static class Listeners
             while (ackedAt.Keys.Any(id => !printed.ContainsKey(id)) && DateTime.UtcNow < deadline)
                 await Task.Delay(100);
             var missing = ackedAt.Keys.Count(id => !printed.ContainsKey(id));
-            var latencies = ackedAt.Where(pair => printed.ContainsKey(pair.Key))
-                .Select(pair => Math.Max(0, (printed[pair.Key] - pair.Value).TotalMilliseconds)).Order().ToArray();
+            var latencies = new LatencyHistogram();
+            foreach (var (eventId, at) in ackedAt)
+            {
+                if (printed.TryGetValue(eventId, out var printedAt))
+                    latencies.Record(printedAt - at);
+            }
+
             var result = new JsonObject
             {
                 ["offeredPerSecond"] = rate,
                 ["eventsPerSecond"] = load["eventsPerSecond"]!.DeepClone(),
                 ["acknowledged"] = ackedAt.Count,
-                ["printed"] = latencies.Length,
+                ["printed"] = latencies.Count,
                 ["missing"] = missing,
-                ["p50Ms"] = Math.Round(Percentile(latencies, 0.50), 1),
-                ["p99Ms"] = Math.Round(Percentile(latencies, 0.99), 1),
-                ["maxMs"] = Math.Round(latencies.LastOrDefault(), 1),
+                ["p50Ms"] = Math.Round(latencies.Milliseconds(50), 1),
+                ["p99Ms"] = Math.Round(latencies.Milliseconds(99), 1),
+                ["maxMs"] = Math.Round(latencies.MaxMilliseconds, 1),
             };
             say($"live latency at {rate:N0}/s: p50 {result["p50Ms"]} ms, p99 {result["p99Ms"]} ms, max {result["maxMs"]} ms; " +
-                $"{latencies.Length:N0} of {ackedAt.Count:N0} acknowledged events printed");
+                $"{latencies.Count:N0} of {ackedAt.Count:N0} acknowledged events printed");
             return result;
         }
         finally
@@ -253,7 +258,4 @@ public static class Listeners
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

@@ -62,14 +62,16 @@ public static class Webhooks
             .ToDictionary(e => e.GetProperty("eventId").GetString()!, e => e.GetProperty("ackedAt").GetDateTimeOffset());
         await WaitAsync(() => ackedAt.Keys.All(id => receiver.FirstAt("bench-latency", id) is not null), TimeSpan.FromMinutes(2), "every event delivered");
         await RemoveAsync(http, "bench-latency");
-        var latencies = ackedAt.Select(pair => Math.Max(0, (receiver.FirstAt("bench-latency", pair.Key)!.Value - pair.Value).TotalMilliseconds)).Order().ToArray();
+        var latencies = new LatencyHistogram();
+        foreach (var (eventId, at) in ackedAt)
+            latencies.Record(receiver.FirstAt("bench-latency", eventId)!.Value - at);
         var result = new JsonObject
         {
             ["offeredPerSecond"] = rate,
-            ["events"] = latencies.Length,
-            ["p50Ms"] = Math.Round(Percentile(latencies, 0.5), 1),
-            ["p99Ms"] = Math.Round(Percentile(latencies, 0.99), 1),
-            ["maxMs"] = Math.Round(latencies[^1], 1),
+            ["events"] = latencies.Count,
+            ["p50Ms"] = Math.Round(latencies.Milliseconds(50), 1),
+            ["p99Ms"] = Math.Round(latencies.Milliseconds(99), 1),
+            ["maxMs"] = Math.Round(latencies.MaxMilliseconds, 1),
         };
         say($"webhooks: latency at {rate}/s p50 {result["p50Ms"]} ms, p99 {result["p99Ms"]} ms, max {result["maxMs"]} ms");
         return result;
@@ -130,9 +132,6 @@ public static class Webhooks
             await Task.Delay(50);
         }
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>A receiver on a free port: answers 200 to every POST and records when each event first arrived, per subscription.</summary>
     private sealed class Receiver : IDisposable
