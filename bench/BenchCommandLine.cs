@@ -30,6 +30,11 @@ internal static class BenchCommandLine
         Description = "keep the run's directory (node logs, journal) instead of deleting it",
     };
 
+    public static readonly Option<bool> NoBuild = new("--no-build")
+    {
+        Description = "run the node and client built with the benchmark, in its configuration, instead of building them in Release first",
+    };
+
     public static readonly Option<bool> Listeners = new("--listeners")
     {
         Description = "the listener figures instead: live latency at 5,000 events/s, 100 Server-Sent Event streams at 2,000 events/s " +
@@ -96,7 +101,7 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Journal, KeepWork, Listeners, Webhooks };
+        var command = new RootCommand(Description) { Out, Quick, Journal, KeepWork, NoBuild, Listeners, Webhooks };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work]; --help lists them.
+// dotnet run -c Release --project bench -- [--quick] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
 var commandLine = BenchCommandLine.Parse(args);
 if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
     return commandLine.Invoke(); // --help or --version
@@ -38,8 +38,19 @@ var total = Stopwatch.StartNew();
 var console = BenchConsole.Create(total);
 
 console.Say($"EventCluster benchmark ({(quick ? "quick" : "full")}), work directory {workDir}");
-console.Say("building node and client (Release)...");
-await repository.BuildAsync();
+if (commandLine.GetValue(BenchCommandLine.NoBuild))
+{
+    if (repository.UseBuilt() is { } missing)
+    {
+        Console.Error.WriteLine($"bench: {missing}");
+        return 2;
+    }
+}
+else
+{
+    console.Say("building node and client (Release)...");
+    await repository.BuildAsync();
+}
 var commit = await repository.CommitAsync();
 
 BenchCluster? cluster = null;
@@ -66,6 +77,7 @@ try
                 ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 ["commit"] = commit,
                 ["quick"] = quick,
+                ["configuration"] = repository.Configuration,
                 ["machine"] = Machine.Describe(),
                 ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
                 [part] = figures,
@@ -159,6 +171,7 @@ try
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["commit"] = commit,
             ["quick"] = quick,
+            ["configuration"] = repository.Configuration,
             ["machine"] = machine,
             ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
             ["clientConcurrency"] = Concurrency,

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 
@@ -10,9 +11,12 @@ public sealed class Repository
 
     public string Root { get; }
 
-    public string NodeDll => Path.Combine(Root, "src/Node/bin/Release/net10.0/EventCluster.Node.dll");
+    /// <summary>Release, unless the run is told to use the build of the benchmark's own configuration.</summary>
+    public string Configuration { get; private set; } = "Release";
 
-    public string ClientDll => Path.Combine(Root, "src/Cli/bin/Release/net10.0/eventcluster.dll");
+    public string NodeDll => Path.Combine(Root, $"src/Node/bin/{Configuration}/net10.0/EventCluster.Node.dll");
+
+    public string ClientDll => Path.Combine(Root, $"src/Cli/bin/{Configuration}/net10.0/eventcluster.dll");
 
     /// <summary>The checkout around the working directory (or around the benchmark's own binaries).</summary>
     public static Repository Find()
@@ -38,6 +42,18 @@ public sealed class Repository
             if (code != 0)
                 throw new InvalidOperationException($"building {project} failed:\n{output}");
         }
+    }
+
+    /// <summary>
+    /// Uses the node and client built beside the benchmark (its own configuration) instead of
+    /// building them; says what is missing, or null.
+    /// </summary>
+    public string? UseBuilt()
+    {
+        Configuration = typeof(Repository).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        return new[] { NodeDll, ClientDll }.Where(dll => !File.Exists(dll))
+            .Select(dll => $"{dll} is missing: build the solution ({Configuration}) first, or leave out --no-build")
+            .FirstOrDefault();
     }
 
     /// <summary>The current commit, with "+changes" when the work tree differs from it.</summary>

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace EventCluster.Tests.Bench;
 
 /// <summary>The benchmark as a user runs it: a quick run on its own cluster, then its results file.</summary>
+[Collection(MachineAlone.Name)]
 public sealed class BenchSpecs(ITestOutputHelper testOutput) : IDisposable
 {
     private readonly TempDirectory _directory = new("bench-specs");
@@ -160,6 +161,8 @@ public sealed class BenchSpecs(ITestOutputHelper testOutput) : IDisposable
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = BuiltArtifacts.RepositoryRoot };
         start.ArgumentList.Add(BenchDll);
+        // The node and client built with the specs: the suite builds once.
+        start.ArgumentList.Add("--no-build");
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         var process = ChildProcesses.Start(start);
