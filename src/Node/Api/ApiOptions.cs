@@ -5,4 +5,4 @@ namespace EventCluster.Node.Api;
 /// <param name="StreamBuffer">Live events buffered per stream before its reader counts as too slow (<c>--stream-buffer</c>).</param>
 /// <param name="StreamHeartbeatSeconds">Seconds between heartbeat comments on a quiet stream (<c>--stream-heartbeat</c>).</param>
 /// <param name="ApiToken">Bearer token required by the write endpoints, or null for none (<c>--api-token</c>).</param>
-public sealed record ApiOptions(int MaxStreams = 100, int StreamBuffer = 1000, int StreamHeartbeatSeconds = 15, string? ApiToken = null);
+public sealed record ApiOptions(int MaxStreams, int StreamBuffer, int StreamHeartbeatSeconds, string? ApiToken);
