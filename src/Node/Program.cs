@@ -29,6 +29,7 @@ if (settings.HttpPort > 0)
 {
     var web = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
     web.ConfigureEventClusterNode(settings);
+    web.Services.AddEventClusterApi(new ApiOptions(settings.MaxStreams, settings.StreamBuffer, settings.StreamHeartbeatSeconds, settings.ApiToken));
     web.WebHost.UseUrls($"http://{(settings.BindHost == "0.0.0.0" ? "*" : settings.BindHost)}:{settings.HttpPort}");
     var app = web.Build();
     app.MapEventClusterApi();

@@ -9,9 +9,11 @@ namespace EventCluster.Node.Api;
 /// <summary>The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard.</summary>
 public static class ApiEndpoints
 {
-    /// <summary>Maps the endpoints onto the node's web application.</summary>
+    /// <summary>Maps the endpoints onto the node's web application; the services come from <see cref="ApiServiceCollectionExtensions.AddEventClusterApi"/>.</summary>
     public static WebApplication MapEventClusterApi(this WebApplication app)
     {
+        // Enforces the stream endpoint's concurrency policy from AddEventClusterApi.
+        app.UseRateLimiter();
         app.MapGet("/health/live", () => Results.Text("live\n"));
         app.MapGet("/health/ready", (ActorSystem system, ActorRegistry registry) =>
         {

@@ -6,7 +6,6 @@ using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Validation;
-using EventCluster.Node.Hosting;
 using EventCluster.Node.Ingress;
 using EventCluster.Node.Telemetry;
 
@@ -25,7 +24,7 @@ public static class EventEndpoints
     /// <summary>How long a request waits for the cluster before it gets 503.</summary>
     public static readonly TimeSpan ClusterTimeout = TimeSpan.FromSeconds(10);
 
-    private static readonly JsonSerializerOptions RequestOptions = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions RequestOptions = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         AllowDuplicateProperties = false,
@@ -47,10 +46,10 @@ public static class EventEndpoints
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, NodeSettings settings, ActorSystem system)
+    private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, ApiOptions options, ActorSystem system)
     {
         var metrics = NodeMetrics.Of(system);
-        if (!ApiResults.TokenMatches(settings.ApiToken, ApiResults.BearerToken(http)))
+        if (!ApiResults.TokenMatches(options.ApiToken, ApiResults.BearerToken(http)))
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",

@@ -1,12 +1,8 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
-using EventCluster.Node.Hosting;
 using EventCluster.Node.Subscriptions;
 using Microsoft.Extensions.Primitives;
 
@@ -18,14 +14,12 @@ namespace EventCluster.Node.Api;
 /// </summary>
 public static class ListenerEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapListenerEndpoints(this WebApplication app)
     {
         app.MapGet("/api/entities/{id}/events", HistoryAsync);
         app.MapGet("/api/groups", GroupsAsync);
-        app.MapGet("/api/events/stream", StreamAsync);
+        app.MapGet("/api/events/stream", StreamAsync).RequireRateLimiting(ApiServiceCollectionExtensions.StreamPolicy);
         return app;
     }
 
@@ -64,12 +58,11 @@ public static class ListenerEndpoints
     }
 
     /// <summary>
-    /// The event log from a position as <c>text/event-stream</c>: the stored events, an
-    /// <c>event: caught-up</c>, then live events as they are committed, with a heartbeat comment
-    /// on a quiet stream. <c>Last-Event-ID</c> resumes after that position.
+    /// The event log from a position as <c>text/event-stream</c> (see <see cref="EventStream"/>);
+    /// <c>Last-Event-ID</c> resumes after that position. The rate limiter's stream policy bounds
+    /// how many are open at once.
     /// </summary>
-    private static async Task StreamAsync(HttpContext http, ActorRegistry registry, NodeSettings settings, StreamSlots slots,
-        ILoggerFactory loggers)
+    private static async Task StreamAsync(HttpContext http, ActorRegistry registry, ApiOptions options, ILoggerFactory loggers)
     {
         var (after, filter, problem) = ParseStream(http.Request);
         if (problem is not null)
@@ -84,22 +77,8 @@ public static class ListenerEndpoints
             return;
         }
 
-        if (!slots.TryEnter())
-        {
-            await ApiResults.Unavailable(http, $"this node serves {settings.MaxStreams} streams at most (--max-streams); retry later or on another node",
-                "too many streams", retryAfterSeconds: 5).ExecuteAsync(http);
-            return;
-        }
-
         var log = loggers.CreateLogger("EventCluster.Node.Api.EventStream");
-        try
-        {
-            await new EventStream(http, eventLog, after, filter, settings, log).RunAsync();
-        }
-        finally
-        {
-            slots.Exit();
-        }
+        await new EventStream(http, eventLog, after, filter, options, log).RunAsync();
     }
 
     /// <summary>The stream's start and filter from the query and <c>Last-Event-ID</c>, or the 400 answer.</summary>
@@ -171,228 +150,4 @@ public static class ListenerEndpoints
     private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail);
 
     private static IResult Problem(int status, string title, string detail) => ApiResults.Problem(status, title, detail);
-
-    /// <summary>How long a live stream's buffer may stay full before its reader counts as too slow.</summary>
-    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// One Server-Sent Events response: a reader of pages and a writer to the client, joined by a
-    /// bounded buffer. Stored events wait for room in the buffer; live ones are only asked for
-    /// as far as it has room, and a buffer that stays full for <see cref="StallLimit"/> ends the
-    /// stream with a reason, so a slow client costs the node a bounded buffer and nothing else.
-    /// </summary>
-    private sealed class EventStream(HttpContext http, IActorRef eventLog, long after, EventFilter filter, NodeSettings settings, ILogger log)
-    {
-        private readonly Channel<(long Position, string Frame)> _buffer = Channel.CreateBounded<(long Position, string Frame)>(
-            new BoundedChannelOptions(settings.StreamBuffer) { SingleReader = true, SingleWriter = true });
-
-        private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        private string? _disconnectReason;
-        private long _lastWritten = -1;
-
-        public async Task RunAsync()
-        {
-            var response = http.Response;
-            response.ContentType = "text/event-stream; charset=utf-8";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no";
-            await response.Body.FlushAsync(http.RequestAborted);
-            var reader = ReadAsync();
-            try
-            {
-                await WriteAsync();
-            }
-            finally
-            {
-                await _stop.CancelAsync();
-                await reader;
-                _stop.Dispose();
-            }
-        }
-
-        /// <summary>Asks for pages and buffers their events; stored events wait for room, live ones must find it.</summary>
-        private async Task ReadAsync()
-        {
-            var cursor = after;
-            var caughtUp = false;
-            try
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    var room = ReadEventLog.MaxPage;
-                    if (caughtUp)
-                    {
-                        room = await RoomAsync();
-                        if (room == 0)
-                        {
-                            Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken for {StallLimit.TotalSeconds:0} s");
-                            return;
-                        }
-                    }
-
-                    var request = new ReadEventLog(NewRequestId(), cursor, filter, room, caughtUp ? 5000 : 0);
-                    object page;
-                    try
-                    {
-                        page = await eventLog.Ask<object>(request, TimeSpan.FromSeconds(20), _stop.Token);
-                    }
-                    catch (AskTimeoutException)
-                    {
-                        continue;
-                    }
-
-                    switch (page)
-                    {
-                        case SubscriptionRefused { Retryable: true } refused:
-                            log.LogWarning("Event stream of {Client} waits for the journal: {Reason}", http.Connection.RemoteIpAddress, refused.Reason);
-                            await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token);
-                            continue;
-                        case SubscriptionRefused refused:
-                            Disconnect($"refused: {refused.Reason}");
-                            return;
-                        case EventLogPage { } events:
-                            foreach (var record in events.Events.Where(e => e.Position > cursor))
-                            {
-                                var frame = $"id: {record.Position}\nevent: event\ndata: {JsonSerializer.Serialize(record, Json)}\n\n";
-                                if (!caughtUp)
-                                    await _buffer.Writer.WriteAsync((record.Position, frame), _stop.Token);
-                                else if (!_buffer.Writer.TryWrite((record.Position, frame)))
-                                {
-                                    Disconnect($"too slow: {settings.StreamBuffer} events buffered and not taken");
-                                    return;
-                                }
-
-                                cursor = record.Position;
-                            }
-
-                            cursor = Math.Max(cursor, events.Through);
-                            if (!caughtUp && events.CaughtUp)
-                            {
-                                caughtUp = true;
-                                await _buffer.Writer.WriteAsync((-1, $"event: caught-up\ndata: {{\"position\":{cursor}}}\n\n"), _stop.Token);
-                            }
-
-                            break;
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // The client went away, or the writer ended the stream.
-            }
-            finally
-            {
-                _buffer.Writer.TryComplete();
-            }
-        }
-
-        /// <summary>
-        /// Free places in the buffer, at most a page; waits up to <see cref="StallLimit"/> for one
-        /// when it is full, and answers 0 when it stays full.
-        /// </summary>
-        private async Task<int> RoomAsync()
-        {
-            if (_buffer.Reader.Count >= settings.StreamBuffer)
-            {
-                using var stall = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                stall.CancelAfter(StallLimit);
-                try
-                {
-                    await _buffer.Writer.WaitToWriteAsync(stall.Token);
-                }
-                catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
-                {
-                    return 0;
-                }
-            }
-
-            return Math.Clamp(settings.StreamBuffer - _buffer.Reader.Count, 1, ReadEventLog.MaxPage);
-        }
-
-        private void Disconnect(string reason)
-        {
-            _disconnectReason = reason;
-            log.LogWarning("Event stream of {Client} disconnected: {Reason}", http.Connection.RemoteIpAddress, reason);
-            _stop.Cancel();
-        }
-
-        /// <summary>Writes buffered frames to the client, and a heartbeat comment when nothing was written for a while.</summary>
-        private async Task WriteAsync()
-        {
-            var body = http.Response.Body;
-            var heartbeat = TimeSpan.FromSeconds(settings.StreamHeartbeatSeconds);
-            try
-            {
-                // One pending wait at a time: a heartbeat does not start another.
-                Task<bool>? ready = null;
-                while (true)
-                {
-                    ready ??= _buffer.Reader.WaitToReadAsync(_stop.Token).AsTask();
-                    if (await Task.WhenAny(ready, Task.Delay(heartbeat, _stop.Token)) != ready)
-                    {
-                        await body.WriteAsync(": heartbeat\n\n"u8.ToArray(), _stop.Token);
-                        await body.FlushAsync(_stop.Token);
-                        continue;
-                    }
-
-                    var more = await ready;
-                    ready = null;
-                    if (!more)
-                        return;
-                    var batch = new StringBuilder();
-                    var last = -1L;
-                    while (batch.Length < 64 * 1024 && _buffer.Reader.TryRead(out var item))
-                    {
-                        batch.Append(item.Frame);
-                        if (item.Position >= 0)
-                            last = item.Position;
-                    }
-
-                    await body.WriteAsync(Encoding.UTF8.GetBytes(batch.ToString()), _stop.Token);
-                    await body.FlushAsync(_stop.Token);
-                    if (last >= 0)
-                        _lastWritten = last;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                if (_disconnectReason is null || http.RequestAborted.IsCancellationRequested)
-                    return;
-                // Tell the client why, if it still reads; then end the response either way.
-                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                try
-                {
-                    var resume = _lastWritten >= 0 ? _lastWritten : after;
-                    var reason = JsonSerializer.Serialize(new { reason = $"{_disconnectReason}; reconnect with Last-Event-ID: {resume} to resume", lastEventId = resume }, Json);
-                    await body.WriteAsync(Encoding.UTF8.GetBytes($"event: disconnect\ndata: {reason}\n\n"), deadline.Token);
-                    await body.FlushAsync(deadline.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or IOException)
-                {
-                    http.Abort();
-                }
-            }
-        }
-    }
-}
-
-/// <summary>How many Server-Sent Event streams a node serves at once, bounded by <c>--max-streams</c>.</summary>
-public sealed class StreamSlots(NodeSettings settings)
-{
-    private int _open;
-
-    /// <summary>Streams open now.</summary>
-    public int Open => Volatile.Read(ref _open);
-
-    /// <summary>Takes a slot; false when all are taken.</summary>
-    public bool TryEnter()
-    {
-        if (Interlocked.Increment(ref _open) <= settings.MaxStreams)
-            return true;
-        Interlocked.Decrement(ref _open);
-        return false;
-    }
-
-    /// <summary>Gives a slot back.</summary>
-    public void Exit() => Interlocked.Decrement(ref _open);
 }

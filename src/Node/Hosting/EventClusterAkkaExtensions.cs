@@ -32,7 +32,6 @@ public static class EventClusterAkkaExtensions
     public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddSingleton<Api.StreamSlots>();
         services.AddAkka(ClusterNames.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
         return services;
     }

@@ -183,7 +183,8 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
         var heartbeat = ReadFramesAsync(await third.Content.ReadAsStreamAsync(), frames => frames.Any(f => f.Comment == "heartbeat"));
         var refused = await http.GetAsync("/api/events/stream?from=end");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.NotNull(refused.Headers.RetryAfter);
+        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+        Assert.Contains("this node serves 3 streams at most (--max-streams); retry later or on another node", await refused.Content.ReadAsStringAsync());
         await heartbeat.WaitAsync(TimeSpan.FromSeconds(15));
 
         var load = await cluster.ClientAsync("load", "--events", "20000", "--entities", "1000", "--json");

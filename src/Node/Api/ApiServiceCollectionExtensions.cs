@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace EventCluster.Node.Api;
+
+/// <summary>The services the node's HTTP endpoints need.</summary>
+public static class ApiServiceCollectionExtensions
+{
+    /// <summary>The rate-limiter policy that bounds the Server-Sent Event streams a node serves at once.</summary>
+    public const string StreamPolicy = "event-streams";
+
+    /// <summary>Adds the API's options and the limit on concurrent streams; <see cref="ApiEndpoints.MapEventClusterApi"/> uses them.</summary>
+    public static IServiceCollection AddEventClusterApi(this IServiceCollection services, ApiOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddRateLimiter(limiter =>
+        {
+            // A stream holds its permit for as long as it is open; no queue, so a stream beyond
+            // the limit is refused at once and its client can try another node.
+            limiter.AddConcurrencyLimiter(StreamPolicy, streams =>
+            {
+                streams.PermitLimit = options.MaxStreams;
+                streams.QueueLimit = 0;
+            });
+            limiter.RejectionStatusCode = StatusCodes.Status503ServiceUnavailable;
+            limiter.OnRejected = (context, _) => new ValueTask(ApiResults.Unavailable(context.HttpContext,
+                $"this node serves {options.MaxStreams} streams at most (--max-streams); retry later or on another node",
+                "too many streams", retryAfterSeconds: 5).ExecuteAsync(context.HttpContext));
+        });
+        return services;
+    }
+}
