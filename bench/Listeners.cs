@@ -13,11 +13,11 @@ namespace EventCluster.Bench;
 public static class Listeners
 {
     /// <summary>The listener part of a run's results.</summary>
-    public static async Task<JsonObject> RunAsync(Repository repository, BenchCluster cluster, string workDir, bool quick, Action<string> say)
+    public static async Task<JsonObject> RunAsync(Repository repository, BenchCluster cluster, string workDir, BenchPlan plan, Action<string> say)
     {
-        var live = await LiveLatencyAsync(repository, cluster, workDir, rate: 5000, seconds: quick ? 10 : 30, say);
-        var streams = await StreamsAsync(repository, cluster, workDir, subscribers: 100, rate: 2000, seconds: quick ? 10 : 20, say);
-        var catchUp = await CatchUpAsync(repository, cluster, quick ? 200_000 : 1_000_000, say);
+        var live = await LiveLatencyAsync(repository, cluster, workDir, rate: 5000, seconds: plan.LiveSeconds, say);
+        var streams = await StreamsAsync(repository, cluster, workDir, subscribers: 100, rate: 2000, seconds: plan.StreamSeconds, say);
+        var catchUp = await CatchUpAsync(repository, cluster, plan.CatchUpEvents, say);
         return new JsonObject { ["liveLatency"] = live, ["sseSubscribers"] = streams, ["catchUp"] = catchUp };
     }
 

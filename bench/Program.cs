@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
+// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
 var commandLine = BenchCommandLine.Parse(args);
 if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
     return commandLine.Invoke(); // --help or --version
@@ -19,13 +19,14 @@ if (BenchCommandLine.FirstError(commandLine) is { } problem)
 }
 
 var outPath = commandLine.GetRequiredValue(BenchCommandLine.Out);
-var quick = commandLine.GetValue(BenchCommandLine.Quick);
+var smoke = commandLine.GetValue(BenchCommandLine.Smoke);
+var quick = smoke || commandLine.GetValue(BenchCommandLine.Quick);
 var keepWork = commandLine.GetValue(BenchCommandLine.KeepWork);
 var listeners = commandLine.GetValue(BenchCommandLine.Listeners);
 var webhooks = commandLine.GetValue(BenchCommandLine.Webhooks);
 var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
-var plan = quick ? BenchPlan.Quick : BenchPlan.Full;
+var plan = smoke ? BenchPlan.Smoke : quick ? BenchPlan.Quick : BenchPlan.Full;
 // Requests in flight from the one client process, for raw and durable alike: enough that a
 // node's group commit carries hundreds of events (at 256, durable saturates about a quarter lower).
 const int Concurrency = 1024;
@@ -37,7 +38,7 @@ var runId = Guid.NewGuid().ToString("N")[..6];
 var total = Stopwatch.StartNew();
 var console = BenchConsole.Create(total);
 
-console.Say($"EventCluster benchmark ({(quick ? "quick" : "full")}), work directory {workDir}");
+console.Say($"EventCluster benchmark ({plan.Name}), work directory {workDir}");
 if (commandLine.GetValue(BenchCommandLine.NoBuild))
 {
     if (repository.UseBuilt() is { } missing)
@@ -70,13 +71,14 @@ try
             console.Say("warming up...");
             await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
             var (part, figures) = webhooks
-                ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, quick, console.Say))
-                : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, quick, console.Say));
+                ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, plan, console.Say))
+                : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, plan, console.Say));
             var partResult = new JsonObject
             {
                 ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 ["commit"] = commit,
                 ["quick"] = quick,
+                ["smoke"] = smoke,
                 ["configuration"] = repository.Configuration,
                 ["machine"] = Machine.Describe(),
                 ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
@@ -137,7 +139,7 @@ try
             failoverTimes.Record(TimeSpan.FromSeconds(seconds));
         }
 
-        console.Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? " (scaled down from 1,000,000 for --quick)" : "")}...");
+        console.Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? $" (scaled down from 1,000,000 for --{plan.Name})" : "")}...");
         var peak = new long[BenchCluster.Nodes];
         using var stopSampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -171,6 +173,7 @@ try
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["commit"] = commit,
             ["quick"] = quick,
+            ["smoke"] = smoke,
             ["configuration"] = repository.Configuration,
             ["machine"] = machine,
             ["journal"] = journal.StartsWith("sqlite:", StringComparison.Ordinal) ? "sqlite" : "postgres",
@@ -268,12 +271,17 @@ static double Median(IReadOnlyList<double> values)
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-/// <summary>How much each phase does in a full and a quick run.</summary>
-internal sealed record BenchPlan(int WarmUp, int Rounds, int RawEvents, int DurableEvents, int HalfLoadSeconds, int FailoverTrials, int ScaleEntities)
+/// <summary>How much each phase does in a full, a quick and a smoke run.</summary>
+internal sealed record BenchPlan(
+    string Name, int WarmUp, int Rounds, int RawEvents, int DurableEvents, int HalfLoadSeconds, int FailoverTrials, int ScaleEntities,
+    int LiveSeconds, int StreamSeconds, int CatchUpEvents, int WebhookEvents, int WebhookLatencySeconds)
 {
-    public static readonly BenchPlan Full = new(40_000, 3, 300_000, 300_000, 30, 5, 1_000_000);
+    public static readonly BenchPlan Full = new("full", 40_000, 3, 300_000, 300_000, 30, 5, 1_000_000, 30, 20, 1_000_000, 40_000, 30);
 
-    public static readonly BenchPlan Quick = new(20_000, 1, 100_000, 100_000, 15, 2, 100_000);
+    public static readonly BenchPlan Quick = new("quick", 20_000, 1, 100_000, 100_000, 15, 2, 100_000, 10, 10, 200_000, 10_000, 10);
+
+    // Every phase at the least size that still measures it: whether the benchmark works, not how fast.
+    public static readonly BenchPlan Smoke = new("smoke", 5_000, 1, 20_000, 20_000, 5, 1, 10_000, 4, 4, 40_000, 4_000, 4);
 }
 
 /// <summary>The machine a run was measured on.</summary>

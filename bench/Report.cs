@@ -43,14 +43,14 @@ public static class Report
         var p99 = D(half["latencyMs"]!["p99"]);
         var failoverP50 = D(failover["p50"]);
         var maxRss = D(scale["maxRssMb"]);
-        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster benchmark, {(quick ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster benchmark, {RunSize(r)} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes and the client on this one machine, {r["journal"]} journal.");
         rows.Add(("Raw Akka.NET sharding (echo entity, same client path)", I($"{N(raw)} asks/s"), "baseline", ""));
         rows.Add(("Durable EventCluster events (persisted, de-duplicated, acknowledged)", I($"{N(durable)} events/s"), "≥ 15,000", Check(durable >= 15_000)));
         rows.Add(("Durable ÷ raw", I($"{ratio:0.00}"), "≥ 0.5", Check(ratio >= 0.5)));
         rows.Add((I($"Latency at half load ({N(half["offeredPerSecond"])}/s) p50 / p95 / p99"), I($"{N(half["latencyMs"]!["p50"], "0.0")} / {N(half["latencyMs"]!["p95"], "0.0")} / {N(half["latencyMs"]!["p99"], "0.0")} ms"), "p99 ≤ 25 ms", Check(p99 <= 25)));
         rows.Add((I($"Crash failover (kill -9 → entity answers from a survivor), {failover["trials"]!.AsArray().Count} trials"), I($"p50 {failoverP50:0.0} s, max {N(failover["max"], "0.0")} s ({string.Join(", ", failover["trials"]!.AsArray().Select(t => D(t).ToString("0.0", CultureInfo.InvariantCulture)))})"), "p50 ≤ 10 s", Check(failoverP50 <= 10)));
-        rows.Add((I($"{N(scale["entities"])} distinct entities{(quick ? " (scaled down for --quick)" : "")}: time, peak RSS per node"), I($"{N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))}"), "≤ 400 MB each", Check(maxRss <= 400)));
+        rows.Add((I($"{N(scale["entities"])} distinct entities{(quick ? $" (scaled down for --{RunSize(r)})" : "")}: time, peak RSS per node"), I($"{N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))}"), "≤ 400 MB each", Check(maxRss <= 400)));
         return new ResultTable(title, rows);
     }
 
@@ -68,7 +68,7 @@ public static class Report
         var rows = new List<(string, string, string, string)>();
         var catchUpTarget = sqlite ? 50_000 : 20_000;
         var everyEvent = D(streams["subscribersWithEveryEvent"]) == D(streams["subscribers"]);
-        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster listener benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster listener benchmark, {RunSize(r)} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes, the clients and the benchmark on this one machine, {r["journal"]} journal.");
         rows.Add((I($"Live delivery, acknowledgement → line printed by `subscribe`, at {N(live["offeredPerSecond"])} events/s ({N(live["printed"])} of {N(live["acknowledged"])} printed)"), I($"p50 {N(live["p50Ms"], "0.0")} ms, p99 {N(live["p99Ms"], "0.0")} ms, max {N(live["maxMs"], "0.0")} ms"), "p50 ≤ 20 ms, p99 ≤ 100 ms", Check(D(live["p50Ms"]) <= 20 && D(live["p99Ms"]) <= 100 && D(live["missing"]) == 0)));
         rows.Add((I($"Catch-up read of {N(catchUp["events"])} events by `subscribe --from POSITION`"), I($"{N(catchUp["eventsPerSecond"])} events/s ({N(catchUp["secondsReading"], "0.0")} s; {N(catchUp["eventsPerSecondFromStart"])}/s counting start-up)"), I($"≥ {catchUpTarget:N0} events/s"), Check(D(catchUp["eventsPerSecond"]) >= catchUpTarget && (bool)catchUp["positionsIncrease"]!)));
@@ -88,7 +88,7 @@ public static class Report
         string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
         string Check(bool ok) => ok ? "met" : "**missed**";
         var rows = new List<(string, string, string, string)>();
-        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster webhook benchmark, {((bool)r["quick"]! ? "quick" : "full")} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster webhook benchmark, {RunSize(r)} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
                                                     $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes, the clients and the receiver on this one machine, {r["journal"]} journal.");
         rows.Add((I($"Deliveries to a local receiver ({N(throughput["events"])} stored events, concurrency 64)"), I($"{N(throughput["deliveriesPerSecond"])}/s ({N(throughput["seconds"], "0.0")} s)"), "≥ 2,000/s", Check(D(throughput["deliveriesPerSecond"]) >= 2000)));
         rows.Add((I($"Delivery latency, acknowledgement → receiver, at {N(latency["offeredPerSecond"])} events/s ({N(latency["events"])} events)"), I($"p50 {N(latency["p50Ms"], "0.0")} ms, p99 {N(latency["p99Ms"], "0.0")} ms, max {N(latency["maxMs"], "0.0")} ms"), "p99 ≤ 200 ms", Check(D(latency["p99Ms"]) <= 200)));
@@ -100,4 +100,8 @@ public static class Report
 
     /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>
     private static double D(JsonNode? value) => double.Parse(value!.ToJsonString(), CultureInfo.InvariantCulture);
+
+    // Results written before --smoke existed have no "smoke" field.
+    private static string RunSize(JsonNode r) =>
+        r["smoke"] is JsonValue smoke && (bool)smoke ? "smoke" : (bool)r["quick"]! ? "quick" : "full";
 }

@@ -16,12 +16,12 @@ namespace EventCluster.Bench;
 public static class Webhooks
 {
     /// <summary>The webhook part of a run's results.</summary>
-    public static async Task<JsonObject> RunAsync(Repository repository, BenchCluster cluster, string workDir, bool quick, Action<string> say)
+    public static async Task<JsonObject> RunAsync(Repository repository, BenchCluster cluster, string workDir, BenchPlan plan, Action<string> say)
     {
         using var receiver = new Receiver();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{BenchCluster.HttpPortOf(cluster.Ports[0])}") };
-        var throughput = await ThroughputAsync(repository, cluster, http, receiver, quick ? 10_000 : 40_000, say);
-        var latency = await LatencyAsync(repository, cluster, http, receiver, workDir, rate: 500, seconds: quick ? 10 : 30, say);
+        var throughput = await ThroughputAsync(repository, cluster, http, receiver, plan.WebhookEvents, say);
+        var latency = await LatencyAsync(repository, cluster, http, receiver, workDir, rate: 500, seconds: plan.WebhookLatencySeconds, say);
         var resume = await ResumeAsync(repository, cluster, http, receiver, say);
         return new JsonObject { ["throughput"] = throughput, ["latency"] = latency, ["resume"] = resume };
     }
