@@ -45,7 +45,7 @@ public static class ListenerEndpoints
         {
             EntityHistoryResult { Exists: false } => Problem(StatusCodes.Status404NotFound, "no such entity", $"entity {id} has not applied any event"),
             EntityHistoryResult history => Results.Json(new { entityId = history.EntityId, events = history.Events }),
-            SubscriptionRefused refused => Refused(http, refused),
+            EventLogRequestRefused refused => Refused(http, refused),
             _ => Unavailable(http, $"the node did not read the history of {id} in time"),
         };
     }
@@ -58,7 +58,7 @@ public static class ListenerEndpoints
         return reply switch
         {
             GroupList list => Results.Json(new { head = list.Head, groups = list.Groups }),
-            SubscriptionRefused refused => Refused(http, refused),
+            EventLogRequestRefused refused => Refused(http, refused),
             _ => Unavailable(http, "the node did not list the groups in time"),
         };
     }
@@ -165,7 +165,7 @@ public static class ListenerEndpoints
         }
     }
 
-    private static IResult Refused(HttpContext http, SubscriptionRefused refused) =>
+    private static IResult Refused(HttpContext http, EventLogRequestRefused refused) =>
         refused.Retryable ? Unavailable(http, refused.Reason) : Problem(StatusCodes.Status400BadRequest, "request refused", refused.Reason);
 
     private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail);
@@ -243,11 +243,11 @@ public static class ListenerEndpoints
 
                     switch (page)
                     {
-                        case SubscriptionRefused { Retryable: true } refused:
+                        case EventLogRequestRefused { Retryable: true } refused:
                             log.LogWarning("Event stream of {Client} waits for the journal: {Reason}", http.Connection.RemoteIpAddress, refused.Reason);
                             await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token);
                             continue;
-                        case SubscriptionRefused refused:
+                        case EventLogRequestRefused refused:
                             Disconnect($"refused: {refused.Reason}");
                             return;
                         case EventLogPage { } events:
