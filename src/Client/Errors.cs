@@ -45,3 +45,14 @@ public sealed class EventNotStoredException(string entityId, string eventId, str
     /// <summary>The journal's reason.</summary>
     public string Reason { get; } = reason;
 }
+
+/// <summary>
+/// The cluster refused a webhook request: <see cref="Status"/> says why, as the HTTP API would
+/// (400 invalid, for example a host the cluster does not allow; 401 the nodes need their API
+/// token; 404 no such subscription; 409 the name is taken).
+/// </summary>
+public sealed class WebhookRefusedException(int status, string reason) : EventClusterRejectedException(reason, reason)
+{
+    /// <summary>The cluster's answer as an HTTP status.</summary>
+    public int Status { get; } = status;
+}

@@ -3,11 +3,14 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Client.Connection;
 using EventCluster.Client.Subscriptions;
+using EventCluster.Client.Webhooks;
+using EventCluster.Messages;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
+using EventCluster.Messages.Webhooks;
 
 namespace EventCluster.Client;
 
@@ -40,8 +43,8 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
     /// <summary>The seed nodes contacted.</summary>
     public IReadOnlyList<string> Seeds { get; }
 
-    /// <summary>The connection underneath, for requests this class has no method for (load generation, webhooks).</summary>
-    public ClusterConnection Connection { get; }
+    /// <summary>The connection underneath, for the command line's load generation and journal checks.</summary>
+    internal ClusterConnection Connection { get; }
 
     /// <summary>
     /// Stores one event for <paramref name="entityId"/> and returns its acknowledgement (version,
@@ -142,15 +145,15 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(fromVersion, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, GetEntityHistory.MaxLimit);
-        var requestId = Guid.NewGuid().ToString("N");
+        var requestId = NewRequestId();
         var reply = await Answer(Connection.ListenAsync(requestId, new GetEntityHistory(requestId, entityId, fromVersion, limit), _options.Timeout),
             $"the history of entity {entityId}", cancellationToken);
         return reply switch
         {
             EntityHistoryResult { Exists: false } => null,
             EntityHistoryResult history => history,
-            SubscriptionRefused { Retryable: true } refused => throw new ClusterUnreachableException($"refused: {refused.Reason}"),
-            SubscriptionRefused refused => throw new EventClusterRejectedException($"refused: {refused.Reason}", refused.Reason),
+            EventLogRequestRefused { Retryable: true } refused => throw new ClusterUnreachableException($"refused: {refused.Reason}"),
+            EventLogRequestRefused refused => throw new EventClusterRejectedException($"refused: {refused.Reason}", refused.Reason),
             _ => throw Unexpected(reply),
         };
     }
@@ -197,6 +200,86 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
         return new EventSubscription(Connection, Seeds, _options.Timeout, options).ReadAsync(cancellationToken);
     }
 
+    /// <summary>Every consumer group with its position and lag, and the journal's head position.</summary>
+    /// <exception cref="EventClusterRejectedException">The node refused the request.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal could not be read.</exception>
+    public async Task<GroupsResult> GroupsAsync(CancellationToken cancellationToken = default)
+    {
+        var requestId = NewRequestId();
+        var reply = await Answer(Connection.ListenAsync(requestId, new GetGroups(requestId), _options.Timeout), "the groups", cancellationToken);
+        return reply switch
+        {
+            GroupList list => new GroupsResult(list.Head, list.Groups),
+            EventLogRequestRefused { Retryable: true } refused => throw new ClusterUnreachableException($"refused: {refused.Reason}"),
+            EventLogRequestRefused refused => throw new EventClusterRejectedException($"refused: {refused.Reason}", refused.Reason),
+            _ => throw Unexpected(reply),
+        };
+    }
+
+    /// <summary>
+    /// Adds a webhook subscription: the cluster POSTs every matching event to <paramref name="url"/>,
+    /// at least once and in version order per entity, from <see cref="WebhookOptions.From"/> on.
+    /// Returns the subscription as stored (without its secret).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name, URL or an option breaks a rule; nothing was sent.</exception>
+    /// <exception cref="WebhookRefusedException">The cluster refused it: 409 when the name is taken, 400 when the cluster does not allow the URL's host, 401 without the nodes' token.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal database could not be reached.</exception>
+    public async Task<WebhookInfo> AddWebhookAsync(string name, string url, WebhookOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new WebhookOptions();
+        var definition = options.Define(name, url);
+        var requestId = NewRequestId();
+        var answer = await WebhookRequestAsync(requestId, new AddWebhook(requestId, definition, options.From, _options.ApiToken), cancellationToken);
+        return answer.Webhooks[0];
+    }
+
+    /// <summary>Every webhook subscription with its position, lag and delivery counts.</summary>
+    /// <exception cref="WebhookRefusedException">The cluster refused it (401 without the nodes' token).</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal database could not be reached.</exception>
+    public async Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(CancellationToken cancellationToken = default)
+    {
+        var requestId = NewRequestId();
+        return (await WebhookRequestAsync(requestId, new GetWebhooks(requestId, null, _options.ApiToken), cancellationToken)).Webhooks;
+    }
+
+    /// <summary>One webhook subscription with its parked events.</summary>
+    /// <exception cref="ArgumentException">The name breaks a rule; nothing was sent.</exception>
+    /// <exception cref="WebhookRefusedException">404 when there is no such subscription; 401 without the nodes' token.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal database could not be reached.</exception>
+    public async Task<WebhookDetails> WebhookAsync(string name, CancellationToken cancellationToken = default)
+    {
+        CheckWebhookName(name);
+        var requestId = NewRequestId();
+        var answer = await WebhookRequestAsync(requestId, new GetWebhooks(requestId, name, _options.ApiToken), cancellationToken);
+        return new WebhookDetails(answer.Webhooks[0], answer.Parked);
+    }
+
+    /// <summary>Removes a webhook subscription and its parked events; its deliveries stop.</summary>
+    /// <exception cref="ArgumentException">The name breaks a rule; nothing was sent.</exception>
+    /// <exception cref="WebhookRefusedException">404 when there is no such subscription; 401 without the nodes' token.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal database could not be reached.</exception>
+    public async Task RemoveWebhookAsync(string name, CancellationToken cancellationToken = default)
+    {
+        CheckWebhookName(name);
+        var requestId = NewRequestId();
+        await WebhookRequestAsync(requestId, new RemoveWebhook(requestId, name, _options.ApiToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Delivers a subscription's parked events again, in position order; returns once the
+    /// cluster started, with its account of what it started (how many events).
+    /// </summary>
+    /// <exception cref="ArgumentException">The name breaks a rule; nothing was sent.</exception>
+    /// <exception cref="WebhookRefusedException">404 when there is no such subscription; 401 without the nodes' token.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal database could not be reached.</exception>
+    public async Task<string> ReplayParkedAsync(string name, CancellationToken cancellationToken = default)
+    {
+        CheckWebhookName(name);
+        var requestId = NewRequestId();
+        var answer = await WebhookRequestAsync(requestId, new ReplayParked(requestId, name, _options.ApiToken), cancellationToken);
+        return answer.Reason ?? $"replaying the parked events of {name}";
+    }
+
     /// <summary>Closes the connection; calls after this throw <see cref="ObjectDisposedException"/>, and running subscriptions end with it.</summary>
     public ValueTask DisposeAsync()
     {
@@ -220,6 +303,26 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
             throw ConnectionErrors.NoAnswer(Seeds, _options.Timeout, what);
         }
     }
+
+    private async Task<WebhookAnswer> WebhookRequestAsync(string requestId, IEventClusterMessage request, CancellationToken cancellationToken)
+    {
+        var reply = await Answer(Connection.ListenAsync(requestId, request, _options.Timeout), "the webhook request", cancellationToken);
+        return reply switch
+        {
+            WebhookAnswer { Status: >= 200 and < 300 } answer => answer,
+            WebhookAnswer { Status: 503 } answer => throw new ClusterUnreachableException(answer.Reason ?? "the cluster could not do it now (503)"),
+            WebhookAnswer answer => throw new WebhookRefusedException(answer.Status, answer.Reason ?? $"refused ({answer.Status})"),
+            _ => throw Unexpected(reply),
+        };
+    }
+
+    private static void CheckWebhookName(string name)
+    {
+        if (EventValidation.CheckName("subscription name", name) is { } problem)
+            throw new ArgumentException(problem);
+    }
+
+    private static string NewRequestId() => Guid.NewGuid().ToString("N");
 
     private static InvalidOperationException Unexpected(object reply) => new($"unexpected reply {reply.GetType().Name}");
 }

@@ -39,6 +39,12 @@ public sealed class EventClusterClientOptions
     /// <summary>The pause before an event the journal could not store is sent again (default 0.5 s).</summary>
     public TimeSpan NotStoredRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// The nodes' API token, for managing webhook subscriptions when the nodes are given one;
+    /// null when they have none.
+    /// </summary>
+    public string? ApiToken { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that cannot work.</summary>
     public void Validate()
     {

@@ -11,7 +11,6 @@ namespace EventCluster.Cli.Commands;
 /// </summary>
 public static class CertsCommand
 {
-    /// <summary>Runs the command.</summary>
     public static int Run(Arguments args)
     {
         if (args.Action != "create")

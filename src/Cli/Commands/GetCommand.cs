@@ -11,13 +11,12 @@ namespace EventCluster.Cli.Commands;
 /// <summary><c>get</c>: prints an entity's state.</summary>
 public static class GetCommand
 {
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
         var entityId = args.Required("--entity");
         if (EventValidation.CheckEntityId(entityId) is { } problem)
             throw new UsageException(problem);
-        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        await using var client = settings.Client();
         EntityStateResult state;
         try
         {

@@ -9,15 +9,14 @@ namespace EventCluster.Cli.Commands;
 /// <summary><c>history</c>: an entity's events in version order, one page.</summary>
 public static class HistoryCommand
 {
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
         var entityId = args.Required("--entity");
         if (EventValidation.CheckEntityId(entityId) is { } problem)
             throw new UsageException(problem);
-        var from = args.Integer("--from", 1, 1, long.MaxValue);
-        var limit = (int)args.Integer("--limit", GetEntityHistory.DefaultLimit, 1, GetEntityHistory.MaxLimit);
-        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        var from = args.Value<long>("--from");
+        var limit = args.Value<int>("--limit");
+        await using var client = settings.Client();
         EntityHistoryResult? history;
         try
         {

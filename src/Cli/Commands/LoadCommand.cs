@@ -18,29 +18,29 @@ namespace EventCluster.Cli.Commands;
 /// </summary>
 public static class LoadCommand
 {
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        var events = args.Integer("--events", 10_000, 1, 100_000_000);
-        var entities = args.Integer("--entities", 100, 1, 100_000_000);
-        var concurrency = (int)args.Integer("--concurrency", 256, 1, 10_000);
+        var events = args.Value<long>("--events");
+        var entities = args.Value<long>("--entities");
+        var concurrency = args.Value<int>("--concurrency");
         // Events per second to offer at most (0: as fast as the cluster acknowledges), for latency at a fixed load.
-        var rate = args.Integer("--rate", 0, 0, 10_000_000);
-        var type = args.Value("--type") ?? "load";
+        var rate = args.Value<long>("--rate");
+        var type = args.Required("--type");
         var runId = Guid.NewGuid().ToString("N")[..8];
-        var prefix = args.Value("--entity-prefix") ?? $"load-{runId}-";
-        var perEvent = settings.Timeout ?? TimeSpan.FromSeconds(120);
+        var prefix = args.Value<string>("--entity-prefix") ?? $"load-{runId}-";
+        var perEvent = settings.Timeout ?? CommandTree.DefaultLoadTimeout;
         var json = args.Flag("--json");
         // Round trips to non-persistent echo entities over the same route: the cluster's cost
         // without the journal, as the baseline for the durable figures.
         var echo = args.Flag("--echo");
-        if (echo && args.Value("--acked") is not null)
+        var ackedPath = args.Value<string>("--acked");
+        if (echo && ackedPath is not null)
             throw new UsageException("--acked records events; --echo sends none");
         var sample = new SubmitEvent($"{prefix}{entities - 1}", $"{runId}-{events - 1}", type, "{}");
         if (Messages.Validation.EventValidation.Check(sample) is { } problem)
             throw new UsageException(problem);
 
-        await using var records = args.Value("--acked") is { } ackedPath ? RecordFiles.Create(ackedPath) : null;
+        await using var records = ackedPath is null ? null : RecordFiles.Create(ackedPath);
         await using var connection = settings.Connect();
 
         // Microseconds up to an hour at 3 significant digits: a few hundred KiB however many events.
@@ -52,7 +52,7 @@ public static class LoadCommand
         using var giveUp = new CancellationTokenSource();
         // Reach the cluster before the clock starts: an unreachable cluster is reported at once
         // (exit 3), and the figures measure the cluster, not the client's connection set-up.
-        var connectTimeout = perEvent < TimeSpan.FromSeconds(30) ? perEvent : TimeSpan.FromSeconds(30);
+        var connectTimeout = perEvent < CommandTree.DefaultTimeout ? perEvent : CommandTree.DefaultTimeout;
         try
         {
             await connection.RefreshPlacementAsync(connectTimeout);
@@ -177,7 +177,7 @@ public static class LoadCommand
                 """);
         if (firstError is not null)
             Output.Error($"first error: {firstError}");
-        return unanswered > 0 ? ExitCodes.Unreachable : errors > 0 ? ExitCodes.Rejected : ExitCodes.Success;
+        return unanswered > 0 ? ExitCodes.Unavailable : errors > 0 ? ExitCodes.Rejected : ExitCodes.Success;
     }
 
     /// <summary>One echo round trip straight to the node hosting its shard; null when no answer came in time.</summary>

@@ -19,7 +19,7 @@ public static class SendCommand
     {
         try
         {
-            return EventClusterClient.NewEvent(args.Required("--entity"), args.Required("--type"), args.Value("--data"), args.Value("--id"));
+            return EventClusterClient.NewEvent(args.Required("--entity"), args.Required("--type"), args.Value<string>("--data"), args.Value<string>("--id"));
         }
         catch (ArgumentException ex)
         {
@@ -27,12 +27,11 @@ public static class SendCommand
         }
     }
 
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
         var command = ParseEvent(args);
         var json = args.Flag("--json");
-        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        await using var client = settings.Client();
         try
         {
             var accepted = await client.SendAsync(command);
@@ -63,7 +62,7 @@ public static class SendCommand
                 });
             Output.Error($"not stored: {notStored.Reason}; send it again with --id {command.EventId} once the journal is back " +
                          "(a repeat of a stored event is recognised as a duplicate)");
-            return ExitCodes.Unreachable;
+            return ExitCodes.Unavailable;
         }
     }
 }

@@ -8,10 +8,9 @@ namespace EventCluster.Cli.Commands;
 /// <summary><c>status</c>: members, leader and shard placement.</summary>
 public static class StatusCommand
 {
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        await using var client = settings.Client();
         var status = await client.StatusAsync();
         if (args.Flag("--json"))
         {

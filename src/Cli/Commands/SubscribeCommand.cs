@@ -3,7 +3,6 @@ using System.Text;
 using EventCluster.Cli.Terminal;
 using EventCluster.Client;
 using EventCluster.Client.Subscriptions;
-using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
 
 namespace EventCluster.Cli.Commands;
@@ -15,19 +14,16 @@ namespace EventCluster.Cli.Commands;
 /// </summary>
 public static class SubscribeCommand
 {
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        var fromText = args.Value("--from") ?? "start";
-        if (!Positions.TryParseFrom(fromText, out var from))
-            throw new UsageException($"--from '{fromText}' must be start, end or a position (a whole number of 0 or more)");
         var options = new SubscribeOptions
         {
-            From = from,
+            From = args.Value<long>("--from"),
             Types = args.Values("--type").ToList(),
-            EntityId = args.Value("--entity"),
-            EntityPrefix = args.Value("--entity-prefix"),
-            Group = args.Value("--group"),
+            EntityId = args.Value<string>("--entity"),
+            EntityPrefix = args.Value<string>("--entity-prefix"),
+            Group = args.Value<string>("--group"),
+            Max = args.Value<long?>("--max") ?? long.MaxValue,
             OnNotice = notice =>
             {
                 if (notice.Kind == SubscriptionNoticeKind.Warning)
@@ -40,14 +36,13 @@ public static class SubscribeCommand
             throw new UsageException(options is { EntityId: not null, EntityPrefix: not null } ? "give --entity or --entity-prefix, not both" : filterProblem);
         if (options.Group is not null && EventValidation.CheckGroup(options.Group) is { } groupProblem)
             throw new UsageException(groupProblem);
-        options.Max = args.Integer("--max", long.MaxValue, 1, long.MaxValue);
         var json = args.Flag("--json");
 
         using var stop = new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Stop(context, stop));
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Stop(context, stop));
 
-        await using var client = settings.Client(TimeSpan.FromSeconds(30));
+        await using var client = settings.Client();
         var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         try
         {

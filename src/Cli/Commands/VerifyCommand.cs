@@ -17,7 +17,6 @@ public static class VerifyCommand
     private const int PageSize = 5_000;
     private const int Parallelism = 16;
 
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
         var ackedPath = args.Required("--acked");
@@ -26,7 +25,7 @@ public static class VerifyCommand
         var sent = File.Exists(sentPath) ? AckedRecord.ReadAll(sentPath) : null;
         if (sent is null)
             Output.Error($"no {sentPath}: events applied but not acknowledged will count as unexpected");
-        var perRequest = settings.Timeout ?? TimeSpan.FromSeconds(30);
+        var perRequest = settings.Timeout ?? CommandTree.DefaultTimeout;
 
         var entityIds = acked.Concat(sent ?? []).Select(r => r.EntityId).Distinct().ToList();
         var journals = new ConcurrentDictionary<string, IReadOnlyList<JournalEntry>>();

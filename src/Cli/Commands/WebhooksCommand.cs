@@ -4,9 +4,7 @@ using System.Text;
 using System.Text.Json;
 using EventCluster.Cli.Terminal;
 using EventCluster.Client;
-using EventCluster.Client.Connection;
-using EventCluster.Messages;
-using EventCluster.Messages.Subscriptions;
+using EventCluster.Client.Webhooks;
 using EventCluster.Messages.Webhooks;
 
 namespace EventCluster.Cli.Commands;
@@ -14,90 +12,90 @@ namespace EventCluster.Cli.Commands;
 /// <summary><c>webhooks add|list|show|remove|replay-parked|receive</c>: subscriptions the cluster delivers over HTTP.</summary>
 public static class WebhooksCommand
 {
-    /// <summary>Runs the command.</summary>
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
-        var total = settings.Timeout ?? TimeSpan.FromSeconds(30);
-        var token = args.Value("--api-token") ?? NonEmpty(Environment.GetEnvironmentVariable("EVENTCLUSTER_API_TOKEN"));
-        var requestId = Guid.NewGuid().ToString("N");
-        IEventClusterMessage request;
         switch (args.Action)
         {
-            case "add":
-                var fromText = args.Value("--from") ?? "start";
-                if (!Positions.TryParseFrom(fromText, out var after))
-                    throw new UsageException($"--from '{fromText}' must be start, end or a position (a whole number of 0 or more)");
-                var definition = new WebhookDefinition(args.Required("--name"), args.Required("--url"), args.Values("--type"), args.Value("--entity-prefix"),
-                    args.Value("--secret"), (int)args.Integer("--max-attempts", WebhookDefinition.DefaultMaxAttempts, 1, 100),
-                    (int)args.Integer("--concurrency", WebhookDefinition.DefaultConcurrency, 1, 256));
-                request = new AddWebhook(requestId, definition, after, token);
-                break;
-            case "list":
-                request = new GetWebhooks(requestId, null, token);
-                break;
-            case "show":
-                request = new GetWebhooks(requestId, args.Required("--name"), token);
-                break;
-            case "remove":
-                request = new RemoveWebhook(requestId, args.Required("--name"), token);
-                break;
-            case "replay-parked":
-                request = new ReplayParked(requestId, args.Required("--name"), token);
-                break;
             case "receive":
-                return await ReceiveAsync((int)args.Integer("--port", 8080, 1, 65535), args.Value("--secret"));
+                return await ReceiveAsync(args.Value<int>("--port"), args.Value<string>("--secret"));
             case "check":
                 return Check(args.Required("--acked"), args.Required("--deliveries"), args.Flag("--json"));
-            default:
-                throw new UsageException($"'webhooks' needs add, list, show, remove, replay-parked, receive or check{(args.Action is null ? "" : $", not '{args.Action}'")}");
         }
 
-        await using var connection = settings.Connect();
-        var reply = await connection.ListenOnceAsync(requestId, request, total, "the webhook request");
-
-        if (reply is not WebhookAnswer answer)
-            throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
-        if (answer.Status is < 200 or >= 300)
+        var token = args.Value<string>("--api-token") ?? NonEmpty(Environment.GetEnvironmentVariable("EVENTCLUSTER_API_TOKEN"));
+        var json = args.Flag("--json");
+        await using var client = settings.Client(token);
+        try
         {
-            Output.Error(answer.Reason ?? $"refused ({answer.Status})");
-            return answer.Status switch
+            switch (args.Action)
             {
-                400 => ExitCodes.Usage,
-                503 => ExitCodes.Unreachable,
-                _ => ExitCodes.Rejected,
-            };
-        }
+                case "add":
+                    var added = await client.AddWebhookAsync(args.Required("--name"), args.Required("--url"), new WebhookOptions
+                    {
+                        Types = args.Values("--type").ToList(),
+                        EntityPrefix = args.Value<string>("--entity-prefix"),
+                        Secret = args.Value<string>("--secret"),
+                        MaxAttempts = args.Value<int>("--max-attempts"),
+                        Concurrency = args.Value<int>("--concurrency"),
+                        From = args.Value<long>("--from"),
+                    });
+                    if (json)
+                        Output.WriteJson(added);
+                    else
+                        Print(added);
+                    break;
+                case "list":
+                    var webhooks = await client.WebhooksAsync();
+                    if (json)
+                        Output.WriteJson(new { subscriptions = webhooks });
+                    else
+                        Tables.Write(["name", ">position", ">lag", ">delivered", ">retries", ">parked", "url"],
+                            webhooks.Select(w => (IReadOnlyList<string>)[w.Name, w.Position.ToString(), w.Lag.ToString(), w.Delivered.ToString(),
+                                w.Retries.ToString(), w.Parked.ToString(), w.Url]));
+                    break;
+                case "show":
+                    var shown = await client.WebhookAsync(args.Required("--name"));
+                    if (json)
+                        Output.WriteJson(new { subscription = shown.Subscription, parkedEvents = shown.ParkedEvents });
+                    else
+                    {
+                        Print(shown.Subscription);
+                        foreach (var parked in shown.ParkedEvents)
+                            Console.Out.WriteLine($"  parked {parked.Position}: {parked.EntityId} v{parked.Version} {parked.EventId}, {parked.Attempts} attempts, {parked.LastError} ({parked.ParkedAt:O})");
+                    }
 
-        if (args.Flag("--json"))
-        {
-            Output.WriteJson(args.Action switch
-            {
-                "show" => new { subscription = answer.Webhooks[0], parkedEvents = answer.Parked },
-                "add" => answer.Webhooks[0],
-                "list" => new { subscriptions = answer.Webhooks },
-                _ => (object)new { done = answer.Reason },
-            });
+                    break;
+                case "remove":
+                    var name = args.Required("--name");
+                    await client.RemoveWebhookAsync(name);
+                    Done($"removed {name}", json);
+                    break;
+                case "replay-parked":
+                    Done(await client.ReplayParkedAsync(args.Required("--name")), json);
+                    break;
+                default:
+                    throw new UsageException($"'webhooks' needs add, list, show, remove, replay-parked, receive or check{(args.Action is null ? "" : $", not '{args.Action}'")}");
+            }
+
             return ExitCodes.Success;
         }
-
-        switch (args.Action)
+        catch (ArgumentException ex)
         {
-            case "add" or "show":
-                Print(answer.Webhooks[0]);
-                foreach (var parked in answer.Parked)
-                    Console.Out.WriteLine($"  parked {parked.Position}: {parked.EntityId} v{parked.Version} {parked.EventId}, {parked.Attempts} attempts, {parked.LastError} ({parked.ParkedAt:O})");
-                break;
-            case "list":
-                Tables.Write(["name", ">position", ">lag", ">delivered", ">retries", ">parked", "url"],
-                    answer.Webhooks.Select(w => (IReadOnlyList<string>)[w.Name, w.Position.ToString(), w.Lag.ToString(), w.Delivered.ToString(),
-                        w.Retries.ToString(), w.Parked.ToString(), w.Url]));
-                break;
-            default:
-                Console.Out.WriteLine(answer.Reason);
-                break;
+            throw new UsageException(ex.Message);
         }
+        catch (WebhookRefusedException refused)
+        {
+            Output.Error(refused.Reason);
+            return refused.Status == 400 ? ExitCodes.Usage : ExitCodes.Rejected;
+        }
+    }
 
-        return ExitCodes.Success;
+    private static void Done(string what, bool json)
+    {
+        if (json)
+            Output.WriteJson(new { done = what });
+        else
+            Console.Out.WriteLine(what);
     }
 
     private static void Print(WebhookInfo webhook) =>

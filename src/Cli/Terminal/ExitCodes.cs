@@ -3,7 +3,6 @@ namespace EventCluster.Cli.Terminal;
 /// <summary>The documented exit codes of the eventcluster command.</summary>
 public static class ExitCodes
 {
-    /// <summary>Success.</summary>
     public const int Success = 0;
 
     /// <summary>Rejected by the cluster, or verification found a problem.</summary>
@@ -12,8 +11,12 @@ public static class ExitCodes
     /// <summary>Bad usage or bad input; nothing was sent.</summary>
     public const int Usage = 2;
 
-    /// <summary>The cluster was unreachable or did not answer in time.</summary>
-    public const int Unreachable = 3;
+    /// <summary>
+    /// The cluster could not do it now: no node answered (unreachable or timed out), or the
+    /// journal could not store the event. Send it again with the same event id later; a stored
+    /// one is answered as a duplicate.
+    /// </summary>
+    public const int Unavailable = 3;
 }
 
 /// <summary>Bad usage or bad input, reported before anything is sent (exit 2).</summary>

@@ -28,7 +28,7 @@ namespace EventCluster.Client.Connection;
 /// instead of four. That node's shard region still routes the event, so a stale placement costs
 /// only an extra hop, and every retry goes through the seed contact again.
 /// </remarks>
-public sealed class ClusterConnection : IAsyncDisposable
+internal sealed class ClusterConnection : IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly IActorRef _requester;
@@ -83,7 +83,6 @@ public sealed class ClusterConnection : IAsyncDisposable
     /// <summary>True when every shard's node is known (a new cluster allocates shards as entities are first used).</summary>
     public bool PlacementComplete => _ingressByShard.Count == EntityMessageExtractor.ShardCount;
 
-    /// <summary>The seed nodes contacted.</summary>
     public IReadOnlyList<string> Seeds { get; }
 
     /// <summary>
@@ -181,7 +180,6 @@ public sealed class ClusterConnection : IAsyncDisposable
         _ingressByShard = placement;
     }
 
-    /// <summary>Reads an entity's state.</summary>
     public async Task<object> GetStateAsync(string entityId, TimeSpan timeout) =>
         await RequestAsync(RequestKeys.State(entityId), new GetEntityState(entityId), timeout);
 
@@ -190,29 +188,12 @@ public sealed class ClusterConnection : IAsyncDisposable
         await RequestAsync(RequestKeys.Journal(entityId), new GetEntityJournal(entityId, fromSequenceNr, maxEntries), timeout);
 
     /// <summary>
-    /// Sends a listener's request (history, event log, groups) and waits for the reply carrying
+    /// Sends a listener's request (history, event log, groups, webhooks) and waits for the reply carrying
     /// the same request id; throws <see cref="TimeoutException"/> when none comes in time.
     /// </summary>
     public async Task<object> ListenAsync(string requestId, IEventClusterMessage message, TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Listener(requestId), message, timeout);
 
-    /// <summary>
-    /// <see cref="ListenAsync"/> for a one-shot command: no answer in time is
-    /// <see cref="ClusterUnreachableException"/> (exit 3) naming <paramref name="what"/>.
-    /// </summary>
-    public async Task<object> ListenOnceAsync(string requestId, IEventClusterMessage message, TimeSpan timeout, string what)
-    {
-        try
-        {
-            return await ListenAsync(requestId, message, timeout);
-        }
-        catch (TimeoutException)
-        {
-            throw ConnectionErrors.NoAnswer(Seeds, timeout, what);
-        }
-    }
-
-    /// <summary>Reads the cluster status.</summary>
     public async Task<object> GetStatusAsync(TimeSpan timeout) =>
         await RequestAsync(RequestKeys.Status, GetClusterStatus.Instance, timeout);
 
@@ -304,7 +285,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             Receive<ClusterStatusResult>(reply => Complete(RequestKeys.Status, reply));
             Receive<EventLogPage>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<EntityHistoryResult>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
-            Receive<SubscriptionRefused>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<EventLogRequestRefused>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupJoined>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupConfirmed>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupList>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
@@ -326,8 +307,8 @@ public sealed class ClusterConnection : IAsyncDisposable
     }
 }
 
-/// <summary>Helpers shared by the commands for talking to the cluster.</summary>
-public static class ConnectionErrors
+/// <summary>Errors shared by the client and the command line's own requests.</summary>
+internal static class ConnectionErrors
 {
     /// <summary>The message for a request that got no answer.</summary>
     public static ClusterUnreachableException NoAnswer(IReadOnlyList<string> seeds, TimeSpan timeout, string what, string? eventId = null) =>

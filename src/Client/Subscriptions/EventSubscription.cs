@@ -157,7 +157,7 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
                         }
 
                         return answer;
-                    case SubscriptionRefused { Retryable: true } refused:
+                    case EventLogRequestRefused { Retryable: true } refused:
                         if (!_warned)
                         {
                             _warned = true;
@@ -167,7 +167,7 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
                         if (!await Pause(TimeSpan.FromSeconds(1)))
                             return null;
                         continue;
-                    case SubscriptionRefused refused:
+                    case EventLogRequestRefused refused:
                         throw new EventClusterRejectedException($"refused: {refused.Reason}", refused.Reason);
                     default:
                         throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
@@ -377,7 +377,7 @@ internal sealed class EventSubscription(ClusterConnection connection, IReadOnlyL
         private static string Describe(object reply) => reply switch
         {
             GroupConfirmed => "another subscriber holds the group now",
-            SubscriptionRefused refused => refused.Reason,
+            EventLogRequestRefused refused => refused.Reason,
             _ => reply.GetType().Name,
         };
     }

@@ -66,7 +66,7 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(EventLogPage)] = "LP",
         [typeof(GetEntityHistory)] = "HQ",
         [typeof(EntityHistoryResult)] = "HR",
-        [typeof(SubscriptionRefused)] = "LX",
+        [typeof(EventLogRequestRefused)] = "LX",
         [typeof(EventsCommitted)] = "LC",
         [typeof(JoinGroup)] = "GJN",
         [typeof(GroupJoined)] = "GJD",

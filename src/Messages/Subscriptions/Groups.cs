@@ -2,7 +2,7 @@ namespace EventCluster.Messages.Subscriptions;
 
 /// <summary>
 /// Asks to become the active subscriber of a group, whose position the cluster keeps in the
-/// journal database; answered with <see cref="GroupJoined"/> or <see cref="SubscriptionRefused"/>.
+/// journal database; answered with <see cref="GroupJoined"/> or <see cref="EventLogRequestRefused"/>.
 /// Only one member of a group is active at a time; a request while another holds the group is
 /// answered with <see cref="GroupJoined.Held"/> set, and the caller waits as a standby and asks again.
 /// </summary>

@@ -2,7 +2,7 @@ namespace EventCluster.Messages.Subscriptions;
 
 /// <summary>
 /// Reads the global event log after a position, for a subscription; answered with
-/// <see cref="EventLogPage"/> (or <see cref="SubscriptionRefused"/>). A reader that keeps asking
+/// <see cref="EventLogPage"/> (or <see cref="EventLogRequestRefused"/>). A reader that keeps asking
 /// with the page's <see cref="EventLogPage.Through"/> sees every matching event once, in position order.
 /// </summary>
 /// <param name="RequestId">Matches the answer to the request.</param>
@@ -62,11 +62,14 @@ public sealed record GetEntityHistory(string RequestId, string EntityId, long Fr
 public sealed record EntityHistoryResult(string RequestId, string EntityId, bool Exists, IReadOnlyList<EventRecord> Events, long Version)
     : IEventClusterMessage;
 
-/// <summary>A subscription request was refused: bad input, or the journal could not be read.</summary>
+/// <summary>
+/// A request to the event log was refused: a read of the log or of an entity's history, or a
+/// group's join, confirmation or listing. The cause is bad input, or a journal that could not be read.
+/// </summary>
 /// <param name="RequestId">The request's id.</param>
 /// <param name="Reason">What is wrong.</param>
 /// <param name="Retryable">True when the same request may succeed later (the database is down); false for bad input.</param>
-public sealed record SubscriptionRefused(string RequestId, string Reason, bool Retryable) : IEventClusterMessage;
+public sealed record EventLogRequestRefused(string RequestId, string Reason, bool Retryable) : IEventClusterMessage;
 
 /// <summary>
 /// Published by a node after each journal commit, to every node: readers waiting for new events

@@ -98,11 +98,11 @@ internal sealed class EventStream(HttpContext http, IActorRef eventLog, long aft
 
                 switch (page)
                 {
-                    case SubscriptionRefused { Retryable: true } refused:
+                    case EventLogRequestRefused { Retryable: true } refused:
                         log.LogWarning("Event stream of {Client} waits for the journal: {Reason}", http.Connection.RemoteIpAddress, refused.Reason);
                         await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token);
                         continue;
-                    case SubscriptionRefused refused:
+                    case EventLogRequestRefused refused:
                         Disconnect($"refused: {refused.Reason}");
                         return;
                     case EventLogPage { } events:

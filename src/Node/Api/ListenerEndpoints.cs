@@ -39,7 +39,7 @@ public static class ListenerEndpoints
         {
             EntityHistoryResult { Exists: false } => Problem(StatusCodes.Status404NotFound, "no such entity", $"entity {id} has not applied any event"),
             EntityHistoryResult history => Results.Json(new { entityId = history.EntityId, events = history.Events }),
-            SubscriptionRefused refused => Refused(http, refused),
+            EventLogRequestRefused refused => Refused(http, refused),
             _ => Unavailable(http, $"the node did not read the history of {id} in time"),
         };
     }
@@ -52,7 +52,7 @@ public static class ListenerEndpoints
         return reply switch
         {
             GroupList list => Results.Json(new { head = list.Head, groups = list.Groups }),
-            SubscriptionRefused refused => Refused(http, refused),
+            EventLogRequestRefused refused => Refused(http, refused),
             _ => Unavailable(http, "the node did not list the groups in time"),
         };
     }
@@ -144,7 +144,7 @@ public static class ListenerEndpoints
         }
     }
 
-    private static IResult Refused(HttpContext http, SubscriptionRefused refused) =>
+    private static IResult Refused(HttpContext http, EventLogRequestRefused refused) =>
         refused.Retryable ? Unavailable(http, refused.Reason) : Problem(StatusCodes.Status400BadRequest, "request refused", refused.Reason);
 
     private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail);

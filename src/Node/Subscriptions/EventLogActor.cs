@@ -112,7 +112,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
         var problem = Check(request);
         if (problem is not null)
         {
-            Sender.Tell(new SubscriptionRefused(request.RequestId ?? "", problem, false));
+            Sender.Tell(new EventLogRequestRefused(request.RequestId ?? "", problem, false));
             return;
         }
 
@@ -263,7 +263,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
               ?? (query.FromVersion < 1 ? $"from version {query.FromVersion} must be 1 or more" : null)
               ?? (query.Limit is < 1 or > GetEntityHistory.MaxLimit ? $"limit {query.Limit} must be from 1 to {GetEntityHistory.MaxLimit}" : null);
         if (problem is not null)
-            Sender.Tell(new SubscriptionRefused(query.RequestId ?? "", problem, false));
+            Sender.Tell(new EventLogRequestRefused(query.RequestId ?? "", problem, false));
         else
             Answer(_eventLog.ReadHistoryAsync(query), query.RequestId!, $"reading the history of {query.EntityId}");
     }
@@ -274,7 +274,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
             : EventValidation.CheckGroup(join.Group) ?? EventValidation.CheckName("member id", join.Member)
               ?? (join.From < ReadEventLog.FromEnd ? $"position {join.From} must be 0 or more" : null);
         if (problem is not null)
-            Sender.Tell(new SubscriptionRefused(join.RequestId ?? "", problem, false));
+            Sender.Tell(new EventLogRequestRefused(join.RequestId ?? "", problem, false));
         else
             Answer(_eventLog.JoinGroupAsync(join), join.RequestId!, $"joining group {join.Group}");
     }
@@ -285,7 +285,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
             : EventValidation.CheckGroup(confirm.Group) ?? EventValidation.CheckName("member id", confirm.Member)
               ?? (confirm.Position < 0 ? $"position {confirm.Position} must be 0 or more" : null);
         if (problem is not null)
-            Sender.Tell(new SubscriptionRefused(confirm.RequestId ?? "", problem, false));
+            Sender.Tell(new EventLogRequestRefused(confirm.RequestId ?? "", problem, false));
         else
             Answer(_eventLog.ConfirmGroupAsync(confirm), confirm.RequestId!, $"confirming group {confirm.Group}");
     }
@@ -293,10 +293,10 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
     private void Answer<T>(Task<T> work, string requestId, string what) =>
         work.PipeTo(Sender, failure: ex => Refuse(requestId, what, ex));
 
-    private SubscriptionRefused Refuse(string requestId, string what, Exception ex)
+    private EventLogRequestRefused Refuse(string requestId, string what, Exception ex)
     {
         _log.Warning("Failed {0}: {1}", what, ex.GetBaseException().Message);
-        return new SubscriptionRefused(requestId, $"{what} failed: {ex.GetBaseException().Message}", true);
+        return new EventLogRequestRefused(requestId, $"{what} failed: {ex.GetBaseException().Message}", true);
     }
 
     private static string? Check(ReadEventLog request) =>

@@ -246,7 +246,7 @@ public sealed class WebhookDelivery
 
             if (reply is not EventLogPage page)
             {
-                if (reply is SubscriptionRefused refused)
+                if (reply is EventLogRequestRefused refused)
                     _log.Warning("Webhook {0}: reading the event log failed: {1}", _definition.Name, refused.Reason);
                 await Task.Delay(TimeSpan.FromSeconds(1), stop);
                 continue;

@@ -57,6 +57,32 @@ public sealed class ClientHelpSpecs
         Assert.Contains("did you mean --entity?", option.Stderr);
     }
 
+    [Fact]
+    public async Task Should_show_each_default_in_the_help_and_refuse_a_value_out_of_range_naming_the_option()
+    {
+        var load = await ClientRun.RunAsync(["load", "--help"]);
+        var add = await ClientRun.RunAsync(["webhooks", "add", "--help"]);
+        Assert.True(load.ExitCode == 0 && add.ExitCode == 0, $"{load}\n{add}");
+        foreach (var (help, option, fallback) in new[] { (load, "--events", "10000"), (load, "--concurrency", "256"), (add, "--max-attempts", "10"), (add, "--concurrency", "16") })
+            Assert.Matches($@"{option} <\w+>[^\n]*(\n {{20,}}[^\n]*)*\[default: {fallback}\]", help.Stdout);
+
+        var nowhere = $"127.0.0.1:{FreePorts.Next()}";
+        foreach (var (arguments, message) in new[]
+                 {
+                     (new[] { "load", "--concurrency", "0" }, "--concurrency '0' must be a whole number from 1 to 10000"),
+                     (new[] { "webhooks", "add", "--name", "a", "--url", "http://127.0.0.1:1/hook", "--max-attempts", "101" }, "--max-attempts '101' must be a whole number from 1 to 100"),
+                     (new[] { "webhooks", "receive", "--port", "http" }, "--port 'http' must be a whole number from 1 to 65535"),
+                     (new[] { "status", "--timeout", "0" }, "--timeout '0' must be a number of seconds above 0"),
+                     (new[] { "webhooks", "ad", "--name", "a" }, "did you mean add? ('ad')"),
+                 })
+        {
+            var run = await ClientRun.RunAsync([.. arguments, "--seeds", nowhere]);
+            Assert.True(run.ExitCode == 2, $"{string.Join(" ", arguments)}: {run}");
+            Assert.Contains(message, run.Stderr);
+            Assert.Equal("", run.Stdout);
+        }
+    }
+
     /// <summary>The README's client table: command (two words for webhooks and certs) to its options.</summary>
     private static Dictionary<string, HashSet<string>> DocumentedCommands()
     {

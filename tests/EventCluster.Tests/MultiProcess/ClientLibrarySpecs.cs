@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using EventCluster.Client;
 using EventCluster.Client.Subscriptions;
+using EventCluster.Client.Webhooks;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -143,6 +144,72 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
         // Disposed: calls fail at once instead of waiting for a cluster.
         await client.DisposeAsync();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => client.StatusAsync());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Databases))]
+    public async Task Should_list_groups_with_their_lag_and_manage_webhooks_that_deliver_to_a_real_receiver(string database)
+    {
+        const string token = "hooks-t0ken";
+        await using var on = await ClusterOn.StartAsync(database, 1, output, "--api-token", token, "--webhook-allowed-hosts", "127.0.0.1");
+        var seeds = on.Cluster.Seeds.ToList();
+        await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = seeds, ApiToken = token });
+        await using var anonymous = new EventClusterClient(new EventClusterClientOptions { Seeds = seeds });
+        var sent = new List<long>();
+        foreach (var entity in new[] { "parcel-ok-1", "parcel-bad", "parcel-ok-2", "other-1" })
+            sent.Add((await client.SendAsync(entity, "shipped", new { to = entity })).Position!.Value);
+
+        // A group that handled the first event: its position is that event's, and the three after it are its lag.
+        var group = $"g-{Guid.NewGuid():N}";
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var read = await ReadAllAsync(client.SubscribeAsync(new SubscribeOptions { Group = group, Max = 1 }, deadline.Token));
+        var groups = await client.GroupsAsync();
+        var info = Assert.Single(groups.Groups, g => g.Name == group);
+        Assert.Equal(sent[0], read.Single().Position);
+        Assert.Equal((sent[0], 3L, sent[^1]), (info.Position, info.Lag, groups.Head));
+
+        // Bad input is refused before anything is sent, and nothing is created.
+        using var receiver = new WebhookReceiver();
+        var broken = true;
+        receiver.Answer = delivery => broken && delivery.EntityId == "parcel-bad" ? 400 : 200;
+        var badName = await Assert.ThrowsAsync<ArgumentException>(() => client.AddWebhookAsync("bad name", receiver.Url));
+        Assert.Contains("subscription name 'bad name' contains ' '", badName.Message);
+        var badUrl = await Assert.ThrowsAsync<ArgumentException>(() => client.AddWebhookAsync("parcels", "ftp://127.0.0.1/hook"));
+        Assert.Contains("must be an absolute http or https URL", badUrl.Message);
+        var badAttempts = await Assert.ThrowsAsync<ArgumentException>(() => client.AddWebhookAsync("parcels", receiver.Url, new WebhookOptions { MaxAttempts = 0 }));
+        Assert.Contains("maxAttempts 0 must be from 1 to 100", badAttempts.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => client.WebhookAsync("no/such"));
+        Assert.Empty(await client.WebhooksAsync());
+        var withoutToken = await Assert.ThrowsAsync<WebhookRefusedException>(() => anonymous.WebhooksAsync());
+        Assert.Equal(401, withoutToken.Status);
+
+        var added = await client.AddWebhookAsync("parcels", receiver.Url,
+            new WebhookOptions { EntityPrefix = "parcel-", Secret = "s3cret", Concurrency = 4, From = SubscribeOptions.Start });
+        Assert.Equal(("parcels", receiver.Url, "parcel-", true, 10, 4), (added.Name, added.Url, added.EntityPrefix, added.HasSecret, added.MaxAttempts, added.Concurrency));
+        var taken = await Assert.ThrowsAsync<WebhookRefusedException>(() => client.AddWebhookAsync("parcels", receiver.Url));
+        Assert.Equal(409, taken.Status);
+
+        // The receiver refuses one entity's event: it is parked, the others are delivered.
+        await Poll.UntilAsync(async () => (await client.WebhookAsync("parcels")).Subscription.Parked == 1, TimeSpan.FromSeconds(60),
+            "the refused event parked");
+        var shown = await client.WebhookAsync("parcels");
+        var parked = Assert.Single(shown.ParkedEvents);
+        Assert.Equal(("parcel-bad", sent[1]), (parked.EntityId, parked.Position));
+        Assert.Contains("HTTP 400", parked.LastError);
+        await Poll.UntilAsync(async () => (await client.WebhooksAsync()).Single().Delivered == 2, TimeSpan.FromSeconds(30), "two deliveries counted");
+        Assert.Equal(["parcel-ok-1", "parcel-ok-2"], receiver.Confirmed.Select(d => d.EntityId).Order());
+
+        broken = false;
+        Assert.Contains("parcels", await client.ReplayParkedAsync("parcels"));
+        await Poll.UntilAsync(() => receiver.Confirmed.Any(d => d.EntityId == "parcel-bad"), TimeSpan.FromSeconds(60), "the parked event replayed");
+        await Poll.UntilAsync(async () => (await client.WebhookAsync("parcels")).ParkedEvents.Count == 0, TimeSpan.FromSeconds(30), "the parked list emptied");
+
+        await client.RemoveWebhookAsync("parcels");
+        Assert.Empty(await client.WebhooksAsync());
+        Assert.Equal(404, (await Assert.ThrowsAsync<WebhookRefusedException>(() => client.WebhookAsync("parcels"))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<WebhookRefusedException>(() => client.RemoveWebhookAsync("parcels"))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<WebhookRefusedException>(() => client.ReplayParkedAsync("parcels"))).Status);
+        Assert.DoesNotContain(receiver.Deliveries, d => d.EntityId == "other-1");
     }
 
     private static async Task<List<EventRecord>> ReadAllAsync(IAsyncEnumerable<EventRecord> records)

@@ -53,7 +53,7 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
         new EventLogPage("r-1", [new EventRecord("acct-1", 3, 42, "ev-3", "deposit", """{"amount":5}""", At)], 50, 60),
         new GetEntityHistory("r-2", "acct-1", 1, 100),
         new EntityHistoryResult("r-2", "acct-1", true, [new EventRecord("acct-1", 1, 7, "ev-1", "deposit", "{}", At)], 3),
-        new SubscriptionRefused("r-3", "the journal could not be read: connection refused", true),
+        new EventLogRequestRefused("r-3", "the journal could not be read: connection refused", true),
         new EventsCommitted(1234),
         new JoinGroup("r-4", "billing", "member-1", ReadEventLog.FromEnd),
         new GroupJoined("r-4", "billing", 99, false, true),
@@ -121,6 +121,18 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(traceParent, ((SubmitEvent)serializer.FromBinary(traced, "SE")).TraceParent);
         Assert.DoesNotContain("traceParent", System.Text.Encoding.UTF8.GetString(untraced));
         Assert.Equal(new SubmitEvent("a", "b", "c", "{}"), older);
+    }
+
+    [Fact]
+    public void Should_read_an_event_log_refusal_under_the_manifest_older_nodes_write()
+    {
+        var serializer = (EventClusterSerializer)Sys.Serialization.FindSerializerFor(new GetEntityState("a"));
+        var refusal = new EventLogRequestRefused("r-1", "the journal could not be read", true);
+
+        var older = serializer.FromBinary("""{"requestId":"r-1","reason":"the journal could not be read","retryable":true}"""u8.ToArray(), "LX");
+
+        Assert.Equal("LX", serializer.Manifest(refusal));
+        Assert.Equal(refusal, older);
     }
 
     [Fact]
