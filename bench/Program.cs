@@ -272,7 +272,7 @@ static double Median(IReadOnlyList<double> values)
 }
 
 /// <summary>How much each phase does in a full, a quick and a smoke run.</summary>
-internal sealed record BenchPlan(
+public sealed record BenchPlan(
     string Name, int WarmUp, int Rounds, int RawEvents, int DurableEvents, int HalfLoadSeconds, int FailoverTrials, int ScaleEntities,
     int LiveSeconds, int StreamSeconds, int CatchUpEvents, int WebhookEvents, int WebhookLatencySeconds)
 {
