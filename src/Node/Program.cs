@@ -1,5 +1,6 @@
 using EventCluster.Node.Api;
 using EventCluster.Node.Hosting;
+using EventCluster.Node.Journal;
 
 // Exit codes: 0 after a graceful leave, 1 when the journal cannot be opened or the cluster downed
 // this node, 2 for bad options.
@@ -10,11 +11,14 @@ if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
 NodeSettings settings;
 try
 {
+    // Later layers win: the command line over the environment over appsettings.json.
     var configuration = new ConfigurationBuilder()
         .SetBasePath(AppContext.BaseDirectory)
         .AddJsonFile("appsettings.json", optional: true)
+        .AddNodeEnvironmentVariables()
+        .AddNodeCommandLine(commandLine)
         .Build();
-    settings = NodeSettings.Load(commandLine, Environment.GetEnvironmentVariable, configuration);
+    settings = NodeSettings.Load(commandLine, configuration);
 }
 catch (NodeOptionsException ex)
 {

@@ -128,7 +128,7 @@ public static class EventClusterAkkaExtensions
 
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
-                var ingress = system.ActorOf(IngressActor.Props(region, new JournalReader(system), status, eventLog, webhooks), IngressActor.Name);
+                var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks), IngressActor.Name);
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");

@@ -19,18 +19,27 @@ public static class NodeCommandLine
     // Response files would read "@..." values (an API token, a password) as file names.
     private static readonly ParserConfiguration Parser = new() { ResponseFileTokenReplacer = null };
 
-    /// <summary>Parses the command line; errors are in the result, values are read by <see cref="NodeSettings.Load"/>.</summary>
+    /// <summary>Parses the command line; errors are in the result, values are read through <see cref="NodeConfiguration.AddNodeCommandLine"/>.</summary>
     public static ParseResult Parse(IReadOnlyList<string> args) => CreateCommand().Parse(args, Parser);
 
-    /// <summary>The value given for <paramref name="option"/>, or null when the command line does not give it.</summary>
+    /// <summary>
+    /// The value given for <paramref name="option"/>, or null when the command line does not give it
+    /// exactly once (<see cref="FirstError"/> says what is wrong then).
+    /// </summary>
     public static string? ValueOf(ParseResult result, string option) =>
-        result.GetResult(option) is OptionResult { Implicit: false } given ? given.GetValueOrDefault<string?>() : null;
+        result.GetResult(option) is OptionResult { Implicit: false, Tokens.Count: 1 } given ? given.Tokens[0].Value : null;
 
     /// <summary>The first problem of the command line in the node's words, or null when it parsed.</summary>
     public static string? FirstError(ParseResult result)
     {
         if (result.Errors.Count == 0)
-            return null;
+        {
+            // A blank value on the command line is a mistake, not a wish for the default.
+            var blank = NodeSettings.Options.Select(o => o.Option)
+                .FirstOrDefault(option => ValueOf(result, option) is { } given && string.IsNullOrWhiteSpace(given));
+            return blank is null ? null : $"option {blank} needs a value";
+        }
+
         if (result.UnmatchedTokens.Count > 0)
             return result.UnmatchedTokens[0].StartsWith('-')
                 ? $"unknown option '{result.UnmatchedTokens[0].Split('=')[0]}'"

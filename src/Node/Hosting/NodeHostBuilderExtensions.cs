@@ -18,7 +18,7 @@ public static class NodeHostBuilderExtensions
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddEventClusterNode(settings);
-        builder.AddEventClusterTelemetry(settings);
+        builder.AddEventClusterTelemetry(settings.Telemetry);
         return builder;
     }
 }

@@ -4,7 +4,10 @@ using System.Security.Cryptography.X509Certificates;
 using EventCluster.Messages;
 using EventCluster.Messages.Security;
 using EventCluster.Messages.Validation;
+using EventCluster.Node.Journal;
+using EventCluster.Node.Telemetry;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace EventCluster.Node.Hosting;
 
@@ -14,7 +17,8 @@ public sealed class NodeOptionsException(string message) : Exception(message);
 /// <summary>
 /// Where this node listens, whom it joins and where it keeps its data. Each value comes from
 /// the command line, else the <c>EVENTCLUSTER_*</c> environment variable, else the
-/// <c>EventCluster</c> section of appsettings.json, else its default.
+/// <c>EventCluster</c> section of appsettings.json, else its default
+/// (<see cref="NodeConfiguration"/>, <see cref="NodeOptions"/>).
 /// </summary>
 public sealed record NodeSettings(
     string Host,
@@ -64,50 +68,68 @@ public sealed record NodeSettings(
     /// <summary>The Akka addresses of the seed nodes.</summary>
     public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"{Protocol}://{ClusterNames.SystemName}@{seed}").ToList();
 
+    /// <summary>What the node's telemetry needs: metrics where the node serves HTTP, the node's address as its identity.</summary>
+    public TelemetryOptions Telemetry => new(HttpPort > 0, SelfAddress);
+
     private string Protocol => ClusterNames.Protocol(TlsCertificate is not null);
 
-    /// <summary>Reads the settings; throws <see cref="NodeOptionsException"/> on bad input.</summary>
-    public static NodeSettings Load(string[] args, Func<string, string?> environment, IConfiguration configuration) =>
-        Load(NodeCommandLine.Parse(args), environment, configuration);
+    /// <summary>
+    /// Reads the settings from <paramref name="args"/>, the variables <paramref name="environment"/> gives and
+    /// <paramref name="appsettings"/>, layered as the node layers them; throws <see cref="NodeOptionsException"/> on bad input.
+    /// </summary>
+    public static NodeSettings Load(string[] args, Func<string, string?> environment, IConfiguration appsettings)
+    {
+        var commandLine = NodeCommandLine.Parse(args);
+        // The variables keyed as the environment-variables provider keys them, without the prefix.
+        var variables = new ConfigurationBuilder().AddInMemoryCollection(Options.Select(option =>
+            KeyValuePair.Create(option.Variable[NodeConfiguration.VariablePrefix.Length..], environment(option.Variable)))).Build();
+        return Load(commandLine, new ConfigurationBuilder()
+            .AddConfiguration(appsettings)
+            .AddNodeVariables(variables)
+            .AddNodeCommandLine(commandLine)
+            .Build());
+    }
 
-    /// <summary>Reads the settings from a parsed command line; throws <see cref="NodeOptionsException"/> on bad input.</summary>
-    public static NodeSettings Load(ParseResult commandLine, Func<string, string?> environment, IConfiguration configuration)
+    /// <summary>
+    /// Reads the settings from the <c>EventCluster</c> section of <paramref name="configuration"/>, in which
+    /// <paramref name="commandLine"/> is the top layer (<see cref="NodeConfiguration"/>); throws
+    /// <see cref="NodeOptionsException"/> on bad input.
+    /// </summary>
+    public static NodeSettings Load(ParseResult commandLine, IConfiguration configuration)
     {
         if (NodeCommandLine.FirstError(commandLine) is { } error)
             throw new NodeOptionsException(error);
-        var section = configuration.GetSection("EventCluster");
-
-        string? Value(string option)
+        NodeOptions options;
+        try
         {
-            var (_, variable, key, _, _) = Options.Single(o => o.Option == option);
-            return FromCommandLine(option) ?? NonEmpty(environment(variable)) ?? FromSection(section, key);
+            options = NodeOptions.Read(configuration);
+        }
+        catch (OptionsValidationException ex)
+        {
+            throw new NodeOptionsException(ex.Failures.First());
         }
 
-        string? FromCommandLine(string option) =>
-            NodeCommandLine.ValueOf(commandLine, option) is { } given
-                ? NonEmpty(given) ?? throw new NodeOptionsException($"option {option} needs a value")
-                : null;
+        return From(options);
+    }
 
-        var host = Value("--host") ?? "127.0.0.1";
-        var port = ParsePort("--port", Value("--port"), 4053, allowZero: false);
-        var httpPort = ParsePort("--http-port", Value("--http-port"), port + 1000 <= 65535 ? port + 1000 : 0, allowZero: true);
-        var seeds = ParseSeeds(Value("--seeds") ?? "127.0.0.1:4053");
-        var journal = JournalSettings.Parse(Value("--journal") ?? JournalSettings.Default).ForNode($"{host}:{port}");
-        var dataDir = Path.GetFullPath(Value("--data-dir") ?? Path.Combine("data", $"node-{port}"));
+    /// <summary>The settings of options that <see cref="NodeOptionsValidator"/> passed, with the defaults where none are given.</summary>
+    private static NodeSettings From(NodeOptions options)
+    {
+        var host = options.Host ?? "127.0.0.1";
+        var port = Number(options.Port, 4053);
+        var httpPort = Number(options.HttpPort, port + 1000 <= 65535 ? port + 1000 : 0);
+        var seeds = SeedList.Parse(options.Seeds ?? "127.0.0.1:4053");
+        var journal = JournalSettings.Parse(options.Journal ?? JournalSettings.Default).ForNode($"{host}:{port}");
+        var dataDir = Path.GetFullPath(options.DataDir ?? Path.Combine("data", $"node-{port}"));
+        var tls = options.TlsCertificate is { } certificate ? LoadCertificate(certificate, options.TlsPassword) : null;
 
-        var tlsPassword = Value("--tls-password");
-        var tls = Value("--tls-certificate") is { } certificatePath
-            ? LoadCertificate(certificatePath, tlsPassword)
-            : tlsPassword is null ? null : throw new NodeOptionsException("--tls-password is given without --tls-certificate");
-
-        return new NodeSettings(host, Value("--bind-host") ?? host, port, httpPort, seeds, journal, dataDir, tls, Value("--api-token"),
-            ParseCount("--max-streams", Value("--max-streams"), 100, 1, 100_000),
-            ParseCount("--stream-buffer", Value("--stream-buffer"), 1000, 10, 1_000_000),
-            ParseCount("--stream-heartbeat", Value("--stream-heartbeat"), 15, 1, 3600),
-            ParseCount("--recent-events", Value("--recent-events"), 20_000, 1000, 10_000_000),
-            Value("--webhook-allowed-hosts") is { } hosts
-                ? hosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase)
-                : null);
+        return new NodeSettings(host, options.BindHost ?? host, port, httpPort, seeds, journal, dataDir, tls, options.ApiToken,
+            Number(options.MaxStreams, NodeOptionsValidator.MaxStreams.Default),
+            Number(options.StreamBuffer, NodeOptionsValidator.StreamBuffer.Default),
+            Number(options.StreamHeartbeat, NodeOptionsValidator.StreamHeartbeat.Default),
+            Number(options.RecentEvents, NodeOptionsValidator.RecentEvents.Default),
+            options.WebhookAllowedHosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .ToHashSet(StringComparer.OrdinalIgnoreCase));
     }
 
     private static X509Certificate2 LoadCertificate(string path, string? password)
@@ -122,45 +144,6 @@ public sealed record NodeSettings(
         }
     }
 
-    /// <summary>Parses a comma-separated host:port list; throws <see cref="NodeOptionsException"/> on a malformed entry.</summary>
-    public static IReadOnlyList<string> ParseSeeds(string value)
-    {
-        try
-        {
-            return SeedList.Parse(value);
-        }
-        catch (FormatException ex)
-        {
-            throw new NodeOptionsException(ex.Message);
-        }
-    }
-
-    private static int ParsePort(string option, string? value, int fallback, bool allowZero)
-    {
-        if (value is null)
-            return fallback;
-        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ||
-            port > 65535 || (port == 0 && !allowZero))
-            throw new NodeOptionsException($"{option} '{value}' is not a port ({(allowZero ? 0 : 1)}-65535)");
-        return port;
-    }
-
-    private static int ParseCount(string option, string? value, int fallback, int min, int max)
-    {
-        if (value is null)
-            return fallback;
-        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < min || count > max)
-            throw new NodeOptionsException($"{option} '{value}' must be a whole number from {min} to {max}");
-        return count;
-    }
-
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-
-    // A list in appsettings.json ("Seeds": ["a:1", "b:2"]) is a section with children, not a value.
-    private static string? FromSection(IConfigurationSection section, string key)
-    {
-        var entry = section.GetSection(key);
-        var items = entry.GetChildren().Select(child => child.Value).Where(v => !string.IsNullOrWhiteSpace(v)).ToList();
-        return items.Count > 0 ? string.Join(",", items) : NonEmpty(entry.Value);
-    }
+    private static int Number(string? value, int fallback) =>
+        value is null ? fallback : int.Parse(value, NumberStyles.None, CultureInfo.InvariantCulture);
 }

@@ -26,7 +26,7 @@ public sealed class IngressActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
-    public IngressActor(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks)
+    public IngressActor(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks)
     {
         var tracing = NodeTracing.Of(Context.System);
         // Webhook management: the node's manager checks the token and the definition.
@@ -82,8 +82,7 @@ public sealed class IngressActor : ReceiveActor
             status.ReadAsync().PipeTo(Sender, failure: ex => Fail("", "reading the cluster status", ex)));
     }
 
-    /// <summary>Props of the ingress.</summary>
-    public static Props Props(IActorRef region, JournalReader journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks) =>
+    public static Props Props(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks) =>
         Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks));
 
     private QueryRejected Fail(string entityId, string what, Exception ex)

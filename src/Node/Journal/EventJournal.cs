@@ -99,7 +99,7 @@ public abstract class EventJournal : AsyncWriteJournal
     {
         if (_writesInFlight.TryGetValue(persistenceId, out var inFlight))
             await inFlight.ContinueWith(_ => { }, TaskContinuationOptions.ExecuteSynchronously);
-        return await _database.Readers.RunAsync(store => store.HighestSequenceNr(persistenceId));
+        return await _database.Workers.RunAsync(store => store.HighestSequenceNr(persistenceId));
     }
 
     /// <inheritdoc />
@@ -112,7 +112,7 @@ public abstract class EventJournal : AsyncWriteJournal
         {
             var pageSize = (int)Math.Min(left, ReplayPageSize);
             var start = from;
-            var page = await _database.Readers.RunAsync(store => store.Read(persistenceId, start, toSequenceNr, pageSize));
+            var page = await _database.Workers.RunAsync(store => store.Read(persistenceId, start, toSequenceNr, pageSize));
             foreach (var stored in page)
             {
                 var row = stored.Row;
@@ -133,7 +133,7 @@ public abstract class EventJournal : AsyncWriteJournal
 
     /// <inheritdoc />
     protected override Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken) =>
-        _database.Readers.RunAsync(store =>
+        _database.Workers.RunAsync(store =>
         {
             store.MarkDeleted(persistenceId, toSequenceNr);
             return true;

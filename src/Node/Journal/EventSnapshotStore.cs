@@ -28,7 +28,7 @@ public abstract class EventSnapshotStore : SnapshotStore
     protected override Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken = default)
     {
         var (system, serialization) = (_system, _serialization);
-        return _database.Readers.RunAsync(store =>
+        return _database.Workers.RunAsync(store =>
         {
             if (store.LoadSnapshot(persistenceId, RangeOf(criteria)) is not { } found)
                 return null;
@@ -48,7 +48,7 @@ public abstract class EventSnapshotStore : SnapshotStore
             return new StoredSnapshot(state.metadata.SequenceNr, created, serializer.ToBinary(state.snapshot), serializer.Identifier,
                 Akka.Serialization.Serialization.ManifestFor(serializer, state.snapshot));
         });
-        return _database.Readers.RunAsync(store =>
+        return _database.Workers.RunAsync(store =>
         {
             store.SaveSnapshot(metadata.PersistenceId, stored);
             return true;
@@ -62,7 +62,7 @@ public abstract class EventSnapshotStore : SnapshotStore
         var (minTicks, maxTicks) = metadata.Timestamp == DateTime.MinValue
             ? (0, long.MaxValue)
             : (Utc(metadata.Timestamp).Ticks, Utc(metadata.Timestamp).Ticks);
-        return _database.Readers.RunAsync(store =>
+        return _database.Workers.RunAsync(store =>
         {
             store.DeleteSnapshots(metadata.PersistenceId, new SnapshotRange(metadata.SequenceNr, metadata.SequenceNr, minTicks, maxTicks));
             return true;
@@ -71,7 +71,7 @@ public abstract class EventSnapshotStore : SnapshotStore
 
     /// <inheritdoc />
     protected override Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken = default) =>
-        _database.Readers.RunAsync(store =>
+        _database.Workers.RunAsync(store =>
         {
             store.DeleteSnapshots(persistenceId, RangeOf(criteria));
             return true;

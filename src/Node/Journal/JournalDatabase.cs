@@ -7,15 +7,15 @@ using Npgsql;
 namespace EventCluster.Node.Journal;
 
 /// <summary>
-/// The journal database of one actor system: its writer thread and its reader threads, shared by
-/// the journal and the snapshot store, so that a node holds a fixed number of connections:
-/// one writer plus <c>readers</c>.
+/// The journal database of one actor system: its writer thread and its worker threads, shared by
+/// the journal, the snapshot store and the read side, so that a node holds a fixed number of
+/// connections: one writer plus <c>readers</c> (the setting's name predates the workers' writes).
 /// </summary>
 public sealed class JournalDatabase : IDisposable
 {
     private readonly Func<IJournalStore> _open;
     private readonly Lazy<JournalWriter> _writer;
-    private readonly Lazy<JournalReaders> _readers;
+    private readonly Lazy<JournalWorkers> _workers;
     private readonly object _schemaLock = new();
     private bool _schemaReady;
 
@@ -39,11 +39,11 @@ public sealed class JournalDatabase : IDisposable
         }
 
         var maxBatchSize = config.GetInt("max-batch-size", 1000);
-        var readers = config.GetInt("readers", 4);
+        var workers = config.GetInt("readers", 4);
         _writer = new Lazy<JournalWriter>(() => new JournalWriter($"journal-writer-{kind}", _open, isTakenVersion, maxBatchSize,
             (error, writes) => log.Warning("Journal transaction of {0} writes hit a version already written ({1}); wrote them one by one",
                 writes, error.Message), position => Committed?.Invoke(position), tracing));
-        _readers = new Lazy<JournalReaders>(() => new JournalReaders($"journal-reader-{kind}", readers, _open));
+        _workers = new Lazy<JournalWorkers>(() => new JournalWorkers($"journal-worker-{kind}", workers, _open));
     }
 
     /// <summary>sqlite or postgres.</summary>
@@ -52,11 +52,14 @@ public sealed class JournalDatabase : IDisposable
     /// <summary>Raised on the writer thread after each commit with its highest position; handlers must not block.</summary>
     public event Action<long>? Committed;
 
-    /// <summary>The node's one writer.</summary>
+    /// <summary>The node's one writer of events.</summary>
     public JournalWriter Writer => _writer.Value;
 
-    /// <summary>The node's reader threads.</summary>
-    public JournalReaders Readers => _readers.Value;
+    /// <summary>The node's threads for all other work on the database.</summary>
+    public JournalWorkers Workers => _workers.Value;
+
+    /// <summary>The same as <see cref="Workers"/>, under the name the webhooks' code still calls it by.</summary>
+    public JournalWorkers Readers => Workers;
 
     /// <summary>
     /// The database of <paramref name="system"/> for a plugin's configuration (its
@@ -87,8 +90,8 @@ public sealed class JournalDatabase : IDisposable
     {
         if (_writer.IsValueCreated)
             _writer.Value.Dispose();
-        if (_readers.IsValueCreated)
-            _readers.Value.Dispose();
+        if (_workers.IsValueCreated)
+            _workers.Value.Dispose();
     }
 
     /// <summary>Makes sure the tables exist, once per database, on the first connection opened.</summary>

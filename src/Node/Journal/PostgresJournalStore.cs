@@ -18,24 +18,38 @@ namespace EventCluster.Node.Journal;
 /// unused (holes), never filled later.</para>
 /// <para>Not thread-safe: each connection is used by one thread at a time.</para>
 /// </remarks>
-public sealed class PostgresJournalStore : IJournalStore
+public sealed class PostgresJournalStore : SqlJournalStore, IJournalStore
 {
     /// <summary>The advisory lock every journal write transaction holds until it commits.</summary>
     public const long WriteLockKey = 0x4543_4A4E_4C00_0001;
 
     /// <summary>
-    /// Akka.Persistence.Sql's tables, created when missing, plus the <c>event_manifest</c> column
-    /// added to a journal of an earlier release. Of its indexes only the keys are created: the
-    /// unique (persistence_id, sequence_number) key serves replays and refuses a second writer of
-    /// a version, the primary key serves reads by position; its indexes on <c>created</c> and
-    /// <c>sequence_number</c> alone serve no query of EventCluster's and would cost every insert
-    /// (a database of an earlier release keeps them). Nodes that
-    /// start together would race on CREATE ... IF NOT EXISTS, so the statement runs under a lock
-    /// of its own.
+    /// The advisory lock that <see cref="Schema"/> runs under. Nodes that start together would
+    /// race on CREATE ... IF NOT EXISTS, which PostgreSQL does not make safe against a concurrent
+    /// creation of the same table (the loser fails on a catalog key). Like
+    /// <see cref="WriteLockKey"/> it starts with "ECJNL" in ASCII, so that it is unlikely to be
+    /// another application's key in the same database.
     /// </summary>
-    public const string Schema = """
+    public const long SchemaLockKey = 0x4543_4A4E_4C00_0002;
+
+    /// <summary>
+    /// Akka.Persistence.Sql's tables, created when missing, plus the <c>event_manifest</c> column
+    /// added to a journal of an earlier release, and EventCluster's own tables, in one transaction
+    /// under <see cref="SchemaLockKey"/>. Of Akka.Persistence.Sql's indexes only the keys are
+    /// created: the unique (persistence_id, sequence_number) key serves replays and refuses a
+    /// second writer of a version, the primary key serves reads by position; its indexes on
+    /// <c>created</c> and <c>sequence_number</c> alone serve no query of EventCluster's and would
+    /// cost every insert (a database of an earlier release keeps them).
+    /// </summary>
+    public static readonly string Schema = $"""
         BEGIN;
-        SELECT pg_advisory_xact_lock(4990914512199614466);
+        SELECT pg_advisory_xact_lock({SchemaLockKey});
+        {AkkaPersistenceTables}
+        {EventClusterTables(SqlDialect.Postgres)}
+        COMMIT;
+        """;
+
+    private const string AkkaPersistenceTables = """
         CREATE TABLE IF NOT EXISTS journal (
             ordering        bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
             created         bigint  NOT NULL,
@@ -60,40 +74,6 @@ public sealed class PostgresJournalStore : IJournalStore
             CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number)
         );
         ALTER TABLE journal ADD COLUMN IF NOT EXISTS event_manifest text NULL;
-        CREATE TABLE IF NOT EXISTS eventcluster_webhook (
-            name          text    NOT NULL PRIMARY KEY,
-            url           text    NOT NULL,
-            types         text    NOT NULL,
-            entity_prefix text        NULL,
-            secret        text        NULL,
-            max_attempts  integer NOT NULL,
-            concurrency   integer NOT NULL,
-            position      bigint  NOT NULL,
-            delivered     bigint  NOT NULL,
-            retries       bigint  NOT NULL,
-            last_error    text        NULL,
-            runner        text        NULL,
-            created       bigint  NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS eventcluster_webhook_parked (
-            name       text    NOT NULL,
-            position   bigint  NOT NULL,
-            entity_id  text    NOT NULL,
-            version    bigint  NOT NULL,
-            event_id   text    NOT NULL,
-            attempts   integer NOT NULL,
-            last_error text    NOT NULL,
-            parked_at  bigint  NOT NULL,
-            PRIMARY KEY (name, position)
-        );
-        CREATE TABLE IF NOT EXISTS eventcluster_group (
-            name        text   NOT NULL PRIMARY KEY,
-            position    bigint NOT NULL,
-            member      text       NULL,
-            lease_until bigint NOT NULL,
-            updated     bigint NOT NULL
-        );
-        COMMIT;
         """;
 
     /// <summary>
@@ -117,7 +97,7 @@ public sealed class PostgresJournalStore : IJournalStore
 
     private readonly NpgsqlConnection _connection;
 
-    private PostgresJournalStore(NpgsqlConnection connection) => _connection = connection;
+    private PostgresJournalStore(NpgsqlConnection connection) : base(connection, SqlDialect.Postgres) => _connection = connection;
 
     /// <summary>Opens a dedicated connection (outside the driver's pool), running <paramref name="prepare"/> on it first.</summary>
     public static PostgresJournalStore Open(string connectionString, Action<NpgsqlConnection>? prepare = null)
@@ -169,7 +149,9 @@ public sealed class PostgresJournalStore : IJournalStore
         command.ExecuteNonQuery();
     }
 
-    /// <summary>True when both tables and the <c>event_manifest</c> column exist in the connection's schema.</summary>
+    // True when the journal's event_manifest column and the snapshot, eventcluster_group and
+    // eventcluster_webhook_parked tables exist in the connection's schema (eventcluster_webhook is
+    // created in the same transaction as eventcluster_webhook_parked).
     private const string SchemaComplete = """
         SELECT to_regclass('snapshot') IS NOT NULL AND to_regclass('eventcluster_group') IS NOT NULL
             AND to_regclass('eventcluster_webhook_parked') IS NOT NULL AND EXISTS (
@@ -263,16 +245,6 @@ public sealed class PostgresJournalStore : IJournalStore
     }
 
     /// <inheritdoc />
-    public void MarkDeleted(string persistenceId, long toSequenceNr)
-    {
-        using var command = new NpgsqlCommand(
-            "UPDATE journal SET deleted = true WHERE persistence_id = $1 AND sequence_number <= $2 AND NOT deleted", _connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toSequenceNr });
-        command.ExecuteNonQuery();
-    }
-
-    /// <inheritdoc />
     public StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range)
     {
         using var command = RangeCommand($"""
@@ -303,16 +275,6 @@ public sealed class PostgresJournalStore : IJournalStore
     }
 
     /// <inheritdoc />
-    public void DeleteSnapshots(string persistenceId, SnapshotRange range)
-    {
-        using var command = RangeCommand("""
-            DELETE FROM snapshot
-            WHERE persistence_id = $1 AND sequence_number BETWEEN $2 AND $3 AND created BETWEEN $4 AND $5
-            """, persistenceId, range);
-        command.ExecuteNonQuery();
-    }
-
-    /// <inheritdoc />
     public List<LogRow> ReadLog(long after, long through, int max)
     {
         using var command = new NpgsqlCommand($"""
@@ -330,81 +292,6 @@ public sealed class PostgresJournalStore : IJournalStore
 
         return rows;
     }
-
-    /// <inheritdoc />
-    public long HeadPosition()
-    {
-        using var command = new NpgsqlCommand("SELECT COALESCE(MAX(ordering), 0) FROM journal", _connection);
-        return (long)command.ExecuteScalar()!;
-    }
-
-    /// <inheritdoc />
-    public long CountAfter(long position)
-    {
-        using var command = new NpgsqlCommand("SELECT COUNT(*) FROM journal WHERE ordering > $1 AND NOT deleted", _connection);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = position });
-        return (long)command.ExecuteScalar()!;
-    }
-
-    /// <summary>The server's clock in milliseconds: nodes on several hosts judge leases by one clock.</summary>
-    private const string Now = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
-
-    /// <inheritdoc />
-    public GroupJoin JoinGroup(string group, string member, long start, TimeSpan lease)
-    {
-        using (var insert = new NpgsqlCommand($"""
-            INSERT INTO eventcluster_group (name, position, member, lease_until, updated) VALUES ($1, $2, $3, {Now} + $4, {Now})
-            ON CONFLICT (name) DO NOTHING
-            """, _connection))
-        {
-            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = group });
-            insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = start });
-            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = member });
-            insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)lease.TotalMilliseconds });
-            if (insert.ExecuteNonQuery() == 1)
-                return new GroupJoin(start, false, true);
-        }
-
-        using var update = new NpgsqlCommand($"""
-            UPDATE eventcluster_group SET member = $2, lease_until = {Now} + $3
-            WHERE name = $1 AND (member IS NULL OR member = $2 OR lease_until < {Now})
-            RETURNING position
-            """, _connection);
-        update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = group });
-        update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = member });
-        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)lease.TotalMilliseconds });
-        return update.ExecuteScalar() is long position ? new GroupJoin(position, false, false) : new GroupJoin(0, true, false);
-    }
-
-    /// <inheritdoc />
-    public bool ConfirmGroup(string group, string member, long position, bool leave, TimeSpan lease)
-    {
-        using var command = new NpgsqlCommand(leave
-            ? $"UPDATE eventcluster_group SET position = $3, updated = {Now}, member = NULL, lease_until = 0 WHERE name = $1 AND member = $2"
-            : $"UPDATE eventcluster_group SET position = $3, updated = {Now}, lease_until = {Now} + $4 WHERE name = $1 AND member = $2",
-            _connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = group });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = member });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = position });
-        if (!leave)
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)lease.TotalMilliseconds });
-        return command.ExecuteNonQuery() == 1;
-    }
-
-    /// <inheritdoc />
-    public List<GroupRow> ListGroups()
-    {
-        using var command = new NpgsqlCommand(
-            $"SELECT name, position, member IS NOT NULL AND lease_until > {Now}, updated FROM eventcluster_group ORDER BY name", _connection);
-        var groups = new List<GroupRow>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-            groups.Add(new GroupRow(reader.GetString(0), reader.GetInt64(1), reader.GetBoolean(2), reader.GetInt64(3)));
-        return groups;
-    }
-
-    /// <inheritdoc />
-    public System.Data.Common.DbConnection Connection => _connection;
 
     /// <inheritdoc />
     public void Discard() => Dispose();

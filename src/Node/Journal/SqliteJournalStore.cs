@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using EventCluster.Node.Hosting;
 
 namespace EventCluster.Node.Journal;
 
@@ -9,13 +8,16 @@ namespace EventCluster.Node.Journal;
 /// statement per connection instead of SQL generated for every call.
 /// </summary>
 /// <remarks>Not thread-safe: each connection is used by one caller at a time.</remarks>
-public sealed class SqliteJournalStore : IJournalStore
+public sealed class SqliteJournalStore : SqlJournalStore, IJournalStore
 {
     /// <summary>
-    /// The table and the one index the journal needs: the unique (persistence_id, sequence_number)
-    /// key both serves replays and refuses a second writer of the same version.
+    /// Akka.Persistence.Sql's tables as it creates them on SQLite, with the one index the journal
+    /// needs (the unique (persistence_id, sequence_number) key both serves replays and refuses a
+    /// second writer of the same version), and EventCluster's own tables.
     /// </summary>
-    public const string Schema = """
+    public static readonly string Schema = AkkaPersistenceTables + EventClusterTables(SqlDialect.Sqlite);
+
+    private const string AkkaPersistenceTables = """
         CREATE TABLE IF NOT EXISTS [journal]
         (
             [ordering]        INTEGER        NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -40,42 +42,6 @@ public sealed class SqliteJournalStore : IJournalStore
             [serializer_id]   INTEGER           NULL,
             CONSTRAINT [PK_snapshot] PRIMARY KEY ([persistence_id], [sequence_number])
         );
-        CREATE TABLE IF NOT EXISTS [eventcluster_webhook]
-        (
-            [name]          NVarChar(128)  NOT NULL PRIMARY KEY,
-            [url]           NVarChar(2048) NOT NULL,
-            [types]         NVarChar(8000) NOT NULL,
-            [entity_prefix] NVarChar(128)      NULL,
-            [secret]        NVarChar(256)      NULL,
-            [max_attempts]  INTEGER        NOT NULL,
-            [concurrency]   INTEGER        NOT NULL,
-            [position]      INTEGER        NOT NULL,
-            [delivered]     INTEGER        NOT NULL,
-            [retries]       INTEGER        NOT NULL,
-            [last_error]    NVarChar(1000)     NULL,
-            [runner]        NVarChar(255)      NULL,
-            [created]       INTEGER        NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS [eventcluster_webhook_parked]
-        (
-            [name]       NVarChar(128)  NOT NULL,
-            [position]   INTEGER        NOT NULL,
-            [entity_id]  NVarChar(128)  NOT NULL,
-            [version]    INTEGER        NOT NULL,
-            [event_id]   NVarChar(128)  NOT NULL,
-            [attempts]   INTEGER        NOT NULL,
-            [last_error] NVarChar(1000) NOT NULL,
-            [parked_at]  INTEGER        NOT NULL,
-            PRIMARY KEY ([name], [position])
-        );
-        CREATE TABLE IF NOT EXISTS [eventcluster_group]
-        (
-            [name]        NVarChar(128) NOT NULL PRIMARY KEY,
-            [position]    INTEGER       NOT NULL,
-            [member]      NVarChar(128)     NULL,
-            [lease_until] INTEGER       NOT NULL,
-            [updated]     INTEGER       NOT NULL
-        );
         """;
 
     /// <summary>SQLite's result code for a constraint violation (here: a version another writer holds).</summary>
@@ -89,7 +55,7 @@ public sealed class SqliteJournalStore : IJournalStore
     private SqliteCommand? _saveSnapshot;
     private SqliteCommand? _readLog;
 
-    private SqliteJournalStore(SqliteConnection connection) => _connection = connection;
+    private SqliteJournalStore(SqliteConnection connection) : base(connection, SqlDialect.Sqlite) => _connection = connection;
 
     /// <summary>Opens a connection with the multi-process tuning and makes sure the tables exist.</summary>
     public static SqliteJournalStore Open(string connectionString)
@@ -214,16 +180,6 @@ public sealed class SqliteJournalStore : IJournalStore
     }
 
     /// <inheritdoc />
-    public void MarkDeleted(string persistenceId, long toSequenceNr)
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "UPDATE journal SET deleted = 1 WHERE persistence_id = $p AND sequence_number <= $to";
-        command.Parameters.AddWithValue("$p", persistenceId);
-        command.Parameters.AddWithValue("$to", toSequenceNr);
-        command.ExecuteNonQuery();
-    }
-
-    /// <inheritdoc />
     public StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range)
     {
         var load = _loadSnapshot ??= Prepare($"""
@@ -253,20 +209,6 @@ public sealed class SqliteJournalStore : IJournalStore
     }
 
     /// <inheritdoc />
-    public void DeleteSnapshots(string persistenceId, SnapshotRange range)
-    {
-        using var delete = _connection.CreateCommand();
-        delete.CommandText = """
-            DELETE FROM snapshot
-            WHERE persistence_id = $p AND sequence_number BETWEEN $minSeq AND $maxSeq AND created BETWEEN $minTicks AND $maxTicks
-            """;
-        foreach (var name in new[] { "$p", "$minSeq", "$maxSeq", "$minTicks", "$maxTicks" })
-            delete.Parameters.Add(new SqliteParameter { ParameterName = name });
-        Bind(delete, persistenceId, range);
-        delete.ExecuteNonQuery();
-    }
-
-    /// <inheritdoc />
     public List<LogRow> ReadLog(long after, long through, int max)
     {
         var read = _readLog ??= Prepare($"""
@@ -284,72 +226,6 @@ public sealed class SqliteJournalStore : IJournalStore
 
         return rows;
     }
-
-    /// <inheritdoc />
-    public long HeadPosition() => Scalar("SELECT COALESCE(MAX(ordering), 0) FROM journal");
-
-    /// <inheritdoc />
-    public long CountAfter(long position) => Scalar("SELECT COUNT(*) FROM journal WHERE ordering > $p AND deleted = 0", ("$p", position));
-
-    /// <inheritdoc />
-    /// <remarks>The file lives on one machine, so the node's clock is the clock of every member.</remarks>
-    public GroupJoin JoinGroup(string group, string member, long start, TimeSpan lease)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var until = now + (long)lease.TotalMilliseconds;
-        using var command = _connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO eventcluster_group (name, position, member, lease_until, updated) VALUES ($n, $start, $m, $until, $now)
-            ON CONFLICT (name) DO NOTHING
-            """;
-        command.Parameters.AddWithValue("$n", group);
-        command.Parameters.AddWithValue("$start", start);
-        command.Parameters.AddWithValue("$m", member);
-        command.Parameters.AddWithValue("$until", until);
-        command.Parameters.AddWithValue("$now", now);
-        if (command.ExecuteNonQuery() == 1)
-            return new GroupJoin(start, false, true);
-        command.CommandText = """
-            UPDATE eventcluster_group SET member = $m, lease_until = $until
-            WHERE name = $n AND (member IS NULL OR member = $m OR lease_until < $now)
-            RETURNING position
-            """;
-        return command.ExecuteScalar() is long position ? new GroupJoin(position, false, false) : new GroupJoin(0, true, false);
-    }
-
-    /// <inheritdoc />
-    public bool ConfirmGroup(string group, string member, long position, bool leave, TimeSpan lease)
-    {
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        using var command = _connection.CreateCommand();
-        command.CommandText = leave
-            ? "UPDATE eventcluster_group SET position = $p, updated = $now, member = NULL, lease_until = 0 WHERE name = $n AND member = $m"
-            : "UPDATE eventcluster_group SET position = $p, updated = $now, lease_until = $until WHERE name = $n AND member = $m";
-        command.Parameters.AddWithValue("$n", group);
-        command.Parameters.AddWithValue("$m", member);
-        command.Parameters.AddWithValue("$p", position);
-        command.Parameters.AddWithValue("$now", now);
-        command.Parameters.AddWithValue("$until", now + (long)lease.TotalMilliseconds);
-        return command.ExecuteNonQuery() == 1;
-    }
-
-    /// <inheritdoc />
-    public List<GroupRow> ListGroups()
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = """
-            SELECT name, position, member IS NOT NULL AND lease_until > $now, updated FROM eventcluster_group ORDER BY name
-            """;
-        command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var groups = new List<GroupRow>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-            groups.Add(new GroupRow(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2) != 0, reader.GetInt64(3)));
-        return groups;
-    }
-
-    /// <inheritdoc />
-    public System.Data.Common.DbConnection Connection => _connection;
 
     /// <inheritdoc />
     public void Discard()
@@ -392,15 +268,6 @@ public sealed class SqliteJournalStore : IJournalStore
         command.Parameters[2].Value = range.MaxSequenceNr;
         command.Parameters[3].Value = range.MinTicks;
         command.Parameters[4].Value = range.MaxTicks;
-    }
-
-    private long Scalar(string sql, params (string Name, object Value)[] parameters)
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, parameter) in parameters)
-            command.Parameters.AddWithValue(name, parameter);
-        return command.ExecuteScalar() is long value ? value : 0;
     }
 
     private void Execute(string sql)

@@ -21,7 +21,6 @@ namespace EventCluster.Node.Subscriptions;
 /// </remarks>
 public sealed class EventLog(ActorSystem system, JournalDatabase database)
 {
-    /// <summary>Rows read per query.</summary>
     public const int RowsPerQuery = 1000;
 
     /// <summary>Rows a filtered page scans at most before it answers, so that a rare match costs bounded work per request.</summary>
@@ -32,7 +31,7 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
 
     /// <summary>A page of the log after <paramref name="after"/>, matching <paramref name="filter"/>.</summary>
     public Task<EventLogPage> ReadPageAsync(string requestId, long after, EventFilter filter, int maxEvents) =>
-        database.Readers.RunAsync(store =>
+        database.Workers.RunAsync(store =>
         {
             var head = store.HeadPosition();
             if (after == ReadEventLog.FromEnd || after >= head)
@@ -68,7 +67,7 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
     /// <see cref="RowsPerQuery"/>, with the position read through.
     /// </summary>
     public Task<(List<EventRecord> Events, long Through, bool More)> ReadTailAsync(long after) =>
-        database.Readers.RunAsync(store =>
+        database.Workers.RunAsync(store =>
         {
             var rows = store.ReadLog(after, long.MaxValue, RowsPerQuery);
             var events = new List<EventRecord>(rows.Count);
@@ -82,11 +81,11 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
         });
 
     /// <summary>The highest position in the journal.</summary>
-    public Task<long> HeadAsync() => database.Readers.RunAsync(store => store.HeadPosition());
+    public Task<long> HeadAsync() => database.Workers.RunAsync(store => store.HeadPosition());
 
     /// <summary>A page of an entity's events in version order.</summary>
     public Task<EntityHistoryResult> ReadHistoryAsync(GetEntityHistory query) =>
-        database.Readers.RunAsync(store =>
+        database.Workers.RunAsync(store =>
         {
             var persistenceId = EventEntity.PersistenceIdOf(query.EntityId);
             var version = store.HighestSequenceNr(persistenceId);
@@ -97,7 +96,7 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
 
     /// <summary>One event of an entity by version, or null when there is none.</summary>
     public Task<EventRecord?> ReadEventAsync(string entityId, long version) =>
-        database.Readers.RunAsync(store =>
+        database.Workers.RunAsync(store =>
         {
             var persistenceId = EventEntity.PersistenceIdOf(entityId);
             var row = store.Read(persistenceId, version, version, 1).FirstOrDefault();
@@ -106,7 +105,7 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
 
     /// <summary>Joins a group, creating it after <paramref name="from"/> (or at the current end) when it is new.</summary>
     public Task<GroupJoined> JoinGroupAsync(JoinGroup join) =>
-        database.Readers.RunAsync(store =>
+        database.Workers.RunAsync(store =>
         {
             var start = join.From == ReadEventLog.FromEnd ? store.HeadPosition() : join.From;
             var joined = store.JoinGroup(join.Group, join.Member, start, JoinGroup.Lease);
@@ -115,12 +114,12 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
 
     /// <summary>Stores a group's position and renews (or ends) its member's lease.</summary>
     public Task<GroupConfirmed> ConfirmGroupAsync(ConfirmGroup confirm) =>
-        database.Readers.RunAsync(store => new GroupConfirmed(confirm.RequestId,
+        database.Workers.RunAsync(store => new GroupConfirmed(confirm.RequestId,
             store.ConfirmGroup(confirm.Group, confirm.Member, confirm.Position, confirm.Leave, JoinGroup.Lease)));
 
     /// <summary>Every group with its position and lag.</summary>
     public Task<GroupList> ListGroupsAsync(string requestId) =>
-        database.Readers.RunAsync(store =>
+        database.Workers.RunAsync(store =>
         {
             var head = store.HeadPosition();
             var groups = store.ListGroups()

@@ -1,11 +1,15 @@
 using System.Diagnostics.Metrics;
-using EventCluster.Node.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace EventCluster.Node.Telemetry;
+
+/// <summary>What the node's telemetry needs to know of the node.</summary>
+/// <param name="MetricsEnabled">Metrics are exported (on <c>/metrics</c>, so only when the node serves HTTP).</param>
+/// <param name="ServiceInstanceId">The node in exported telemetry: its Akka address.</param>
+public sealed record TelemetryOptions(bool MetricsEnabled, string ServiceInstanceId);
 
 /// <summary>
 /// The node's OpenTelemetry pipelines: its metrics with the .NET runtime's, the process's and
@@ -17,16 +21,16 @@ public static class TelemetryHostingExtensions
     /// <summary>The variable that turns the OTLP trace export on (the OTLP exporter reads it, and its siblings, itself).</summary>
     public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    /// <summary>Adds the pipelines the node's settings and environment ask for.</summary>
-    public static IHostApplicationBuilder AddEventClusterTelemetry(this IHostApplicationBuilder builder, NodeSettings settings)
+    /// <summary>Adds the pipelines the node's options and environment ask for.</summary>
+    public static IHostApplicationBuilder AddEventClusterTelemetry(this IHostApplicationBuilder builder, TelemetryOptions options)
     {
-        var metrics = settings.HttpPort > 0;
+        var metrics = options.MetricsEnabled;
         var traces = !string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]);
         if (!metrics && !traces)
             return builder;
 
         var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("eventcluster-node", serviceInstanceId: settings.SelfAddress));
+            .ConfigureResource(resource => resource.AddService("eventcluster-node", serviceInstanceId: options.ServiceInstanceId));
         if (metrics)
         {
             telemetry.WithMetrics(pipeline => pipeline

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Node.Entities;
 using EventCluster.Node.Hosting;
+using EventCluster.Node.Journal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -14,7 +14,7 @@ public sealed class IngressActorSpecs() : Akka.TestKit.Xunit2.TestKit(
     ConfigurationFactory.ParseString("akka.actor.serialize-messages = on").WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding)))
 {
     private IActorRef IngressWith(IActorRef region) =>
-        Sys.ActorOf(IngressActor.Props(region, new JournalReader(Sys), new ClusterStatusReader(Sys, region), CreateTestProbe().Ref, CreateTestProbe().Ref));
+        Sys.ActorOf(IngressActor.Props(region, new EntityJournalQuery(Sys), new ClusterStatusReader(Sys, region), CreateTestProbe().Ref, CreateTestProbe().Ref));
 
     [Fact]
     public void Should_forward_a_valid_event_to_the_shard_region_keeping_the_sender()

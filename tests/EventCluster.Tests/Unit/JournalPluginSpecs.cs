@@ -14,7 +14,7 @@ using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Serialization;
 using EventCluster.Node.Entities;
-using EventCluster.Node.Hosting;
+using EventCluster.Node.Journal;
 using EventCluster.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Npgsql;

@@ -9,8 +9,11 @@ using EventCluster.Node.Entities;
 
 namespace EventCluster.Node.Ingress;
 
-/// <summary>Reads an entity's applied event ids straight from the journal, the source of truth.</summary>
-public sealed class JournalReader(ActorSystem system)
+/// <summary>
+/// Answers <see cref="GetEntityJournal"/>: pages of an entity's applied event ids, read through
+/// Akka.Persistence.Query straight from the journal, the source of truth.
+/// </summary>
+public sealed class EntityJournalQuery(ActorSystem system)
 {
     /// <summary>Largest page answered at once; keeps a reply far below the remoting frame size.</summary>
     public const int MaxPageSize = 5_000;

@@ -1,9 +1,8 @@
 using LinqToDB;
 using Microsoft.Data.Sqlite;
 using Npgsql;
-using EventCluster.Node.Journal;
 
-namespace EventCluster.Node.Hosting;
+namespace EventCluster.Node.Journal;
 
 /// <summary>The journal and snapshot store every node of a cluster shares.</summary>
 /// <param name="Kind">sqlite or postgres.</param>
@@ -15,14 +14,17 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
     /// <summary>The embedded default.</summary>
     public const string Default = "sqlite:data/eventcluster.db";
 
-    /// <summary>Parses <c>sqlite:PATH</c> or <c>postgres:CONNECTION-STRING</c>.</summary>
+    /// <summary>
+    /// Parses <c>sqlite:PATH</c> or <c>postgres:CONNECTION-STRING</c>; throws <see cref="FormatException"/>
+    /// saying what is wrong with the value (the message does not name the option it came from).
+    /// </summary>
     public static JournalSettings Parse(string value)
     {
         if (value.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase))
         {
             var path = value["sqlite:".Length..].Trim();
             if (path.Length == 0)
-                throw new NodeOptionsException("--journal sqlite: needs a file path, for example sqlite:data/eventcluster.db");
+                throw new FormatException("sqlite: needs a file path, for example sqlite:data/eventcluster.db");
             var fullPath = Path.GetFullPath(path);
             var builder = new SqliteConnectionStringBuilder
             {
@@ -46,14 +48,14 @@ public sealed record JournalSettings(string Kind, string ConnectionString, strin
             }
             catch (ArgumentException ex)
             {
-                throw new NodeOptionsException($"--journal postgres: connection string is malformed: {ex.Message}");
+                throw new FormatException($"postgres: connection string is malformed: {ex.Message}");
             }
 
             return new JournalSettings("postgres", builder.ConnectionString, "PostgreSQL.15",
                 $"PostgreSQL database {builder.Database} on {builder.Host}:{builder.Port}");
         }
 
-        throw new NodeOptionsException($"--journal '{value}' must start with sqlite: or postgres:");
+        throw new FormatException($"'{value}' must start with sqlite: or postgres:");
     }
 
     /// <summary>

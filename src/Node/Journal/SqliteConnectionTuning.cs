@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
-namespace EventCluster.Node.Hosting;
+namespace EventCluster.Node.Journal;
 
 /// <summary>
 /// Per-connection settings for a SQLite journal shared by several node processes.

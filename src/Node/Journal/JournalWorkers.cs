@@ -3,19 +3,20 @@ using System.Collections.Concurrent;
 namespace EventCluster.Node.Journal;
 
 /// <summary>
-/// A fixed number of reader threads, each with one connection of its own: replays, recoveries,
-/// snapshots and deletions queue here. However many entities start at once, the node holds at
-/// most this many reading connections, and the work never runs on the thread pool that remoting
-/// and the failure detector use.
+/// A fixed number of threads, each with one connection of its own, for all journal database work
+/// but the group-committed event writes of <see cref="JournalWriter"/>: replays and recoveries,
+/// snapshots, deletions, the event log, and the groups' and webhooks' reads and writes. However
+/// many entities start at once, the node holds at most this many such connections, and the work
+/// never runs on the thread pool that remoting and the failure detector use.
 /// </summary>
-public sealed class JournalReaders : IDisposable
+public sealed class JournalWorkers : IDisposable
 {
     private readonly BlockingCollection<Action<IJournalStore?, Exception?>> _queue = new();
     private readonly Func<IJournalStore> _open;
     private readonly Thread[] _threads;
 
-    /// <summary>Starts <paramref name="count"/> reader threads.</summary>
-    public JournalReaders(string name, int count, Func<IJournalStore> open)
+    /// <summary>Starts <paramref name="count"/> threads; each opens its connection on its first work.</summary>
+    public JournalWorkers(string name, int count, Func<IJournalStore> open)
     {
         _open = open;
         _threads = Enumerable.Range(1, Math.Max(1, count))
@@ -25,7 +26,7 @@ public sealed class JournalReaders : IDisposable
             thread.Start();
     }
 
-    /// <summary>Runs <paramref name="work"/> on a reader thread with its connection.</summary>
+    /// <summary>Runs <paramref name="work"/> on one of the threads with its connection.</summary>
     public Task<T> RunAsync<T>(Func<IJournalStore, T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -52,13 +53,13 @@ public sealed class JournalReaders : IDisposable
         }
         catch (InvalidOperationException)
         {
-            done.TrySetException(new ObjectDisposedException(nameof(JournalReaders), "the journal readers have stopped"));
+            done.TrySetException(new ObjectDisposedException(nameof(JournalWorkers), "the journal workers have stopped"));
         }
 
         return done.Task;
     }
 
-    /// <summary>Stops taking work; the reader threads finish what is queued and close their connections.</summary>
+    /// <summary>Stops taking work; the threads finish what is queued and close their connections.</summary>
     public void Dispose() => _queue.CompleteAdding();
 
     private void Run()

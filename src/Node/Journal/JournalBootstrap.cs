@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace EventCluster.Node.Hosting;
+namespace EventCluster.Node.Journal;
 
 /// <summary>The journal cannot be opened; the node must not start.</summary>
 public sealed class JournalUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
@@ -44,7 +44,7 @@ public static class JournalBootstrap
             if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
                 throw new JournalUnavailableException($"{journal.Description} refused WAL mode (got '{mode}')");
             // The tables exist before anything reads them (journal queries may come first).
-            Journal.SqliteJournalStore.CreateSchema(connection);
+            SqliteJournalStore.CreateSchema(connection);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -59,10 +59,10 @@ public static class JournalBootstrap
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(15));
             // Outside the driver's pool: the node's connections are the journal's own, counted.
-            await using var connection = new NpgsqlConnection(Journal.PostgresJournalStore.Dedicated(journal.ConnectionString));
+            await using var connection = new NpgsqlConnection(PostgresJournalStore.Dedicated(journal.ConnectionString));
             await connection.OpenAsync(timeout.Token);
             // The tables exist before anything reads them (journal queries may come first).
-            Journal.PostgresJournalStore.CreateSchema(connection);
+            PostgresJournalStore.CreateSchema(connection);
         }
         catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException)
         {

@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using EventCluster.Messages.Validation;
+using EventCluster.Node.Journal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace EventCluster.Node.Hosting;
+
+/// <summary>
+/// The node's options as configured in the <c>EventCluster</c> section: the text of each, or null
+/// where none is configured and the default applies. Text rather than numbers: the binder's failed
+/// conversion would not name the option, and <see cref="NodeOptionsValidator"/> checks a value
+/// from any source by the same rule and with the same message as one from the command line.
+/// </summary>
+public sealed class NodeOptions
+{
+    public string? Host { get; set; }
+    public string? BindHost { get; set; }
+    public string? Port { get; set; }
+    public string? HttpPort { get; set; }
+    public string? Seeds { get; set; }
+    public string? Journal { get; set; }
+    public string? DataDir { get; set; }
+    public string? TlsCertificate { get; set; }
+    public string? TlsPassword { get; set; }
+    public string? ApiToken { get; set; }
+    public string? MaxStreams { get; set; }
+    public string? StreamBuffer { get; set; }
+    public string? StreamHeartbeat { get; set; }
+    public string? RecentEvents { get; set; }
+    public string? WebhookAllowedHosts { get; set; }
+
+    /// <summary>Binds and validates the options of <paramref name="configuration"/>; throws <see cref="OptionsValidationException"/> naming each bad one.</summary>
+    public static NodeOptions Read(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(NodeConfiguration.SectionName);
+        using var services = new ServiceCollection()
+            .AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>()
+            .AddOptions<NodeOptions>().Configure(options => options.ReadFrom(section)).Services
+            .BuildServiceProvider();
+        return services.GetRequiredService<IOptions<NodeOptions>>().Value;
+    }
+
+    // Key by key rather than with the binder: a list in appsettings.json ("Seeds": ["a:1", "b:2"])
+    // is a section with children, which the binder cannot put in a string, and a value from the
+    // environment or the command line (a higher layer) must win over such a list.
+    private void ReadFrom(IConfigurationSection section)
+    {
+        string? Read(string key)
+        {
+            var entry = section.GetSection(key);
+            if (NonBlank(entry.Value) is { } value)
+                return value;
+            var items = entry.GetChildren().Select(child => NonBlank(child.Value)).OfType<string>().ToList();
+            return items.Count > 0 ? string.Join(",", items) : null;
+        }
+
+        Host = Read(nameof(Host));
+        BindHost = Read(nameof(BindHost));
+        Port = Read(nameof(Port));
+        HttpPort = Read(nameof(HttpPort));
+        Seeds = Read(nameof(Seeds));
+        Journal = Read(nameof(Journal));
+        DataDir = Read(nameof(DataDir));
+        TlsCertificate = Read(nameof(TlsCertificate));
+        TlsPassword = Read(nameof(TlsPassword));
+        ApiToken = Read(nameof(ApiToken));
+        MaxStreams = Read(nameof(MaxStreams));
+        StreamBuffer = Read(nameof(StreamBuffer));
+        StreamHeartbeat = Read(nameof(StreamHeartbeat));
+        RecentEvents = Read(nameof(RecentEvents));
+        WebhookAllowedHosts = Read(nameof(WebhookAllowedHosts));
+    }
+
+    internal static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}
+
+/// <summary>The rules of the node's options, each failure in the words of the option it is about.</summary>
+public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
+{
+    /// <summary>The range of each whole-number option, with its default.</summary>
+    internal static readonly (int Default, int Min, int Max) MaxStreams = (100, 1, 100_000),
+        StreamBuffer = (1000, 10, 1_000_000),
+        StreamHeartbeat = (15, 1, 3600),
+        RecentEvents = (20_000, 1000, 10_000_000);
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, NodeOptions options)
+    {
+        var failures = Failures(options).ToList();
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static IEnumerable<string?> FailuresOrNull(NodeOptions options)
+    {
+        yield return Port("--port", options.Port, allowZero: false);
+        yield return Port("--http-port", options.HttpPort, allowZero: true);
+        yield return Parses("--seeds", options.Seeds, value => SeedList.Parse(value), prefix: "");
+        yield return Parses("--journal", options.Journal, value => JournalSettings.Parse(value), prefix: "--journal ");
+        if (options.TlsPassword is not null && options.TlsCertificate is null)
+            yield return "--tls-password is given without --tls-certificate";
+        yield return Count("--max-streams", options.MaxStreams, MaxStreams);
+        yield return Count("--stream-buffer", options.StreamBuffer, StreamBuffer);
+        yield return Count("--stream-heartbeat", options.StreamHeartbeat, StreamHeartbeat);
+        yield return Count("--recent-events", options.RecentEvents, RecentEvents);
+    }
+
+    private static IEnumerable<string> Failures(NodeOptions options) => FailuresOrNull(options).OfType<string>();
+
+    private static string? Port(string option, string? value, bool allowZero) =>
+        value is null || (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535 && (port > 0 || allowZero))
+            ? null
+            : $"{option} '{value}' is not a port ({(allowZero ? 0 : 1)}-65535)";
+
+    private static string? Count(string option, string? value, (int Default, int Min, int Max) range) =>
+        value is null || (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count >= range.Min && count <= range.Max)
+            ? null
+            : $"{option} '{value}' must be a whole number from {range.Min} to {range.Max}";
+
+    private static string? Parses(string option, string? value, Action<string> parse, string prefix)
+    {
+        if (value is null)
+            return null;
+        try
+        {
+            parse(value);
+            return null;
+        }
+        catch (FormatException ex)
+        {
+            return prefix + ex.Message;
+        }
+    }
+}
+
+/// <summary>
+/// The layers of the node's configuration, lowest first: appsettings.json, then the
+/// <c>EVENTCLUSTER_*</c> environment variables, then the command line, each mapped onto the keys
+/// of the <c>EventCluster</c> section.
+/// </summary>
+public static class NodeConfiguration
+{
+    /// <summary>The section of appsettings.json (and of the layered configuration) the node's options are in.</summary>
+    public const string SectionName = "EventCluster";
+
+    /// <summary>What every node variable starts with; the environment-variables provider strips it.</summary>
+    public const string VariablePrefix = "EVENTCLUSTER_";
+
+    /// <summary>Adds the process's <c>EVENTCLUSTER_*</c> environment variables, mapped onto the section's keys.</summary>
+    public static IConfigurationBuilder AddNodeEnvironmentVariables(this IConfigurationBuilder builder) =>
+        builder.AddNodeVariables(new ConfigurationBuilder().AddEnvironmentVariables(VariablePrefix).Build());
+
+    /// <summary>
+    /// Adds node variables, mapped onto the section's keys (<c>EVENTCLUSTER_BIND_HOST</c> →
+    /// <c>EventCluster:BindHost</c>), from <paramref name="variables"/>: keyed by their names
+    /// without <see cref="VariablePrefix"/>, as the environment-variables provider gives them.
+    /// A blank variable counts as not set.
+    /// </summary>
+    public static IConfigurationBuilder AddNodeVariables(this IConfigurationBuilder builder, IConfiguration variables) =>
+        builder.AddInMemoryCollection(NodeSettings.Options
+            .Select(option => (option.Key, Value: NodeOptions.NonBlank(variables[option.Variable[VariablePrefix.Length..]])))
+            .Where(option => option.Value is not null)
+            .Select(option => KeyValuePair.Create($"{SectionName}:{option.Key}", option.Value)));
+
+    /// <summary>Adds the options given on <paramref name="commandLine"/>, mapped onto the section's keys; added last, they win.</summary>
+    public static IConfigurationBuilder AddNodeCommandLine(this IConfigurationBuilder builder, ParseResult commandLine) =>
+        builder.AddInMemoryCollection(NodeSettings.Options
+            .Select(option => (option.Key, Value: NodeOptions.NonBlank(NodeCommandLine.ValueOf(commandLine, option.Option))))
+            .Where(option => option.Value is not null)
+            .Select(option => KeyValuePair.Create($"{SectionName}:{option.Key}", option.Value)));
+}
