@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Messages.Webhooks;
-using EventCluster.Node.Hosting;
 using EventCluster.Node.Telemetry;
 using EventCluster.Node.Webhooks;
 
@@ -66,12 +65,11 @@ public static class MetricsEndpoints
     {
         var system = services.GetRequiredService<ActorSystem>();
         var registry = services.GetRequiredService<ActorRegistry>();
-        var settings = services.GetRequiredService<NodeSettings>();
         if (!registry.TryGet<WebhookManager>(out var manager))
             return;
         try
         {
-            var answer = await manager.Ask<WebhookAnswer>(new GetWebhooks(Guid.NewGuid().ToString("N"), null, settings.ApiToken), WebhookReadTimeout);
+            var answer = await manager.Ask<WebhookAnswer>(new GetWebhooks(Guid.NewGuid().ToString("N"), null, null), WebhookReadTimeout);
             NodeMetrics.Of(system).WebhooksRead(answer.Webhooks);
         }
         catch (AskTimeoutException)
