@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 
 namespace EventCluster.Node.Api;
@@ -27,16 +25,7 @@ public static class ApiResults
     }
 
     /// <summary>True when no token is configured, or <paramref name="presented"/> is it (compared in constant time).</summary>
-    public static bool TokenMatches(string? configured, string? presented)
-    {
-        if (configured is null)
-            return true;
-        if (presented is null)
-            return false;
-        // Hashing first gives both sides the same length, so the comparison time says nothing about the token.
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)),
-            SHA256.HashData(Encoding.UTF8.GetBytes(configured)));
-    }
+    public static bool TokenMatches(string? configured, string? presented) => Security.ApiToken.Matches(configured, presented);
 
     /// <summary>
     /// What is wrong with a JSON body and where, in the request's own terms (<paramref name="fields"/>

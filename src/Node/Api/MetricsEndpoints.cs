@@ -65,12 +65,11 @@ public static class MetricsEndpoints
     {
         var system = services.GetRequiredService<ActorSystem>();
         var registry = services.GetRequiredService<ActorRegistry>();
-        var options = services.GetRequiredService<ApiOptions>();
         if (!registry.TryGet<WebhookManager>(out var manager))
             return;
         try
         {
-            var answer = await manager.Ask<WebhookAnswer>(new GetWebhooks(Guid.NewGuid().ToString("N"), null, options.ApiToken), WebhookReadTimeout);
+            var answer = await manager.Ask<WebhookAnswer>(new GetWebhooks(Guid.NewGuid().ToString("N"), null, null), WebhookReadTimeout);
             NodeMetrics.Of(system).WebhooksRead(answer.Webhooks);
         }
         catch (AskTimeoutException)

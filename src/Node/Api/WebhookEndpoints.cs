@@ -5,6 +5,8 @@ using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Webhooks;
+using EventCluster.Node.Hosting;
+using EventCluster.Node.Security;
 using EventCluster.Node.Webhooks;
 
 namespace EventCluster.Node.Api;
@@ -33,25 +35,27 @@ public static class WebhookEndpoints
     {
         app.MapPost("/api/subscriptions", AddAsync);
         app.MapGet("/api/subscriptions", async (HttpContext http, ActorRegistry registry) =>
-            Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), null, Token(http))), answer =>
+            Refusal(http, reading: true) ?? Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), null, null)), answer =>
                 Results.Json(new { subscriptions = answer.Webhooks }, ResponseOptions)));
         app.MapGet("/api/subscriptions/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
-            Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), name, Token(http))), answer =>
+            Refusal(http, reading: true) ?? Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), name, null)), answer =>
             {
                 var shown = JsonSerializer.SerializeToNode(answer.Webhooks[0], ResponseOptions)!.AsObject();
                 shown["parkedEvents"] = JsonSerializer.SerializeToNode(answer.Parked, ResponseOptions);
                 return Results.Json(shown);
             }));
         app.MapDelete("/api/subscriptions/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
-            Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, Token(http))), _ => Results.NoContent()));
+            Refusal(http, reading: false) ?? Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, null)), _ => Results.NoContent()));
         app.MapPost("/api/subscriptions/{name}/parked/replay", async (string name, HttpContext http, ActorRegistry registry) =>
-            Answer(http, await AskAsync(registry, new ReplayParked(NewId(), name, Token(http))), answer =>
+            Refusal(http, reading: false) ?? Answer(http, await AskAsync(registry, new ReplayParked(NewId(), name, null)), answer =>
                 Results.Json(new { replaying = answer.Reason }, statusCode: StatusCodes.Status202Accepted)));
         return app;
     }
 
     private static async Task<IResult> AddAsync(HttpContext http, ActorRegistry registry)
     {
+        if (Refusal(http, reading: false) is { } refused)
+            return refused;
         if (!http.Request.HasJsonContentType())
             return Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported media type",
                 $"the body must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
@@ -87,7 +91,7 @@ public static class WebhookEndpoints
 
         var definition = new WebhookDefinition(request.Name ?? "", request.Url ?? "", request.Types ?? [], request.EntityPrefix, request.Secret,
             request.MaxAttempts ?? WebhookDefinition.DefaultMaxAttempts, request.Concurrency ?? WebhookDefinition.DefaultConcurrency);
-        return Answer(http, await AskAsync(registry, new AddWebhook(NewId(), definition, after, Token(http))), answer =>
+        return Answer(http, await AskAsync(registry, new AddWebhook(NewId(), definition, after, null)), answer =>
             Results.Json(answer.Webhooks[0], ResponseOptions, statusCode: StatusCodes.Status201Created));
     }
 
@@ -99,9 +103,6 @@ public static class WebhookEndpoints
                 return ApiResults.Unavailable(http, "the node did not answer in time");
             case { Status: >= 200 and < 300 }:
                 return success(answer);
-            case { Status: StatusCodes.Status401Unauthorized }:
-                http.Response.Headers.WWWAuthenticate = "Bearer";
-                return Problem(answer.Status, "a bearer token is required", answer.Reason!);
             case { Status: StatusCodes.Status503ServiceUnavailable }:
                 return ApiResults.Unavailable(http, answer.Reason!);
             default:
@@ -128,7 +129,16 @@ public static class WebhookEndpoints
         }
     }
 
-    private static string? Token(HttpContext http) => ApiResults.BearerToken(http);
+    /// <summary>401 when the node has an API token and the request does not bear it; null when it may go on.</summary>
+    private static IResult? Refusal(HttpContext http, bool reading)
+    {
+        var settings = http.RequestServices.GetRequiredService<NodeSettings>();
+        if (ApiToken.Matches(settings.ApiToken, ApiResults.BearerToken(http)))
+            return null;
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
+            $"this node requires its API token to {(reading ? "read" : "manage")} webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
+    }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
 

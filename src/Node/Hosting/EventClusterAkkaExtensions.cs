@@ -32,6 +32,7 @@ public static class EventClusterAkkaExtensions
     public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
     {
         services.AddSingleton(settings);
+        services.AddWebhookDelivery(new WebhookOptions { AllowedHosts = settings.WebhookAllowedHosts });
         services.AddAkka(ClusterNames.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
         return services;
     }
@@ -110,25 +111,19 @@ public static class EventClusterAkkaExtensions
 
                 // Webhooks: one coordinator in the cluster (a singleton) runs every subscription;
                 // any node manages them.
-                var http = new HttpClient(new SocketsHttpHandler
-                {
-                    AllowAutoRedirect = false,
-                    PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-                    MaxConnectionsPerServer = 256,
-                }) { Timeout = Timeout.InfiniteTimeSpan };
-                system.RegisterOnTermination(http.Dispose);
-                var webhookContext = new WebhookContext(eventLog, reads, database, http,
-                    Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(), settings.WebhookAllowedHosts);
+                var webhookOptions = resolver.GetService<WebhookOptions>();
+                var webhookContext = new WebhookContext(eventLog, reads, database, resolver.GetService<IHttpClientFactory>(),
+                    Akka.Cluster.Cluster.Get(system).SelfAddress.ToString(), webhookOptions);
                 system.ActorOf(ClusterSingletonManager.Props(WebhookCoordinator.Props(webhookContext), PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system)), WebhookCoordinator.Name);
                 var coordinator = system.ActorOf(ClusterSingletonProxy.Props($"/user/{WebhookCoordinator.Name}",
                     ClusterSingletonProxySettings.Create(system)), WebhookCoordinator.Name + "-proxy");
-                var webhooks = system.ActorOf(WebhookManager.Props(new WebhookService(database, coordinator, settings)), "webhook-manager");
+                var webhooks = system.ActorOf(WebhookManager.Props(new WebhookService(database, coordinator, webhookOptions)), "webhook-manager");
                 registry.Register<WebhookManager>(webhooks);
 
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
-                var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks), IngressActor.Name);
+                var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks, settings.ApiToken), IngressActor.Name);
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");

@@ -9,6 +9,7 @@ using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Webhooks;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Cluster;
+using EventCluster.Node.Security;
 using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Ingress;
@@ -26,14 +27,15 @@ public sealed class IngressActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
-    public IngressActor(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks)
+    public IngressActor(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks,
+        string? apiToken = null)
     {
         var tracing = NodeTracing.Of(Context.System);
-        // Webhook management: the node's manager checks the token and the definition.
-        Receive<AddWebhook>(webhooks.Forward);
-        Receive<GetWebhooks>(webhooks.Forward);
-        Receive<RemoveWebhook>(webhooks.Forward);
-        Receive<ReplayParked>(webhooks.Forward);
+        // Webhook management needs the node's API token when it has one; the node's manager checks the definition.
+        Receive<AddWebhook>(add => ForwardWithToken(webhooks, add, add.RequestId, add.Token, apiToken));
+        Receive<GetWebhooks>(get => ForwardWithToken(webhooks, get, get.RequestId, get.Token, apiToken));
+        Receive<RemoveWebhook>(remove => ForwardWithToken(webhooks, remove, remove.RequestId, remove.Token, apiToken));
+        Receive<ReplayParked>(replay => ForwardWithToken(webhooks, replay, replay.RequestId, replay.Token, apiToken));
         // Listeners' requests: the node's event-log reader checks and answers them.
         Receive<ReadEventLog>(eventLog.Forward);
         Receive<GetEntityHistory>(eventLog.Forward);
@@ -82,8 +84,18 @@ public sealed class IngressActor : ReceiveActor
             status.ReadAsync().PipeTo(Sender, failure: ex => Fail("", "reading the cluster status", ex)));
     }
 
-    public static Props Props(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks) =>
-        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks));
+    public static Props Props(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks,
+        string? apiToken = null) =>
+        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks, apiToken));
+
+    private void ForwardWithToken(IActorRef webhooks, object request, string? requestId, string? presented, string? apiToken)
+    {
+        if (ApiToken.Matches(apiToken, presented))
+            webhooks.Forward(request);
+        else
+            Sender.Tell(new WebhookAnswer(requestId ?? "", 401,
+                $"this node requires its API token to {(request is GetWebhooks ? "read" : "manage")} webhook subscriptions (EVENTCLUSTER_API_TOKEN)", [], []));
+    }
 
     private QueryRejected Fail(string entityId, string what, Exception ex)
     {

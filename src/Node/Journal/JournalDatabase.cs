@@ -58,9 +58,6 @@ public sealed class JournalDatabase : IDisposable
     /// <summary>The node's threads for all other work on the database.</summary>
     public JournalWorkers Workers => _workers.Value;
 
-    /// <summary>The same as <see cref="Workers"/>, under the name the webhooks' code still calls it by.</summary>
-    public JournalWorkers Readers => Workers;
-
     /// <summary>
     /// The database of <paramref name="system"/> for a plugin's configuration (its
     /// <c>connection-string</c>, <c>max-batch-size</c> and <c>readers</c>): one per database and

@@ -66,7 +66,7 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
     }
 
     private void Reload() =>
-        _context.Database.Readers.RunAsync(store => WebhookStore.Load(store)).PipeTo(Self, success: rows => new Definitions(rows));
+        _context.Database.Workers.RunAsync(store => WebhookStore.Load(store)).PipeTo(Self, success: rows => new Definitions(rows));
 
     private void Apply(Definitions definitions)
     {
@@ -102,11 +102,11 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
 /// <param name="EventLog">The node's event-log reader actor.</param>
 /// <param name="Reader">The node's reads of the journal.</param>
 /// <param name="Database">The journal database.</param>
-/// <param name="Http">The HTTP client deliveries share.</param>
+/// <param name="HttpClients">The node's HTTP clients; deliveries use <see cref="WebhookSender.HttpClientName"/>.</param>
 /// <param name="Node">This node's address, shown as the runner.</param>
-/// <param name="AllowedHosts">The only hosts webhooks may call, or null for any.</param>
-public sealed record WebhookContext(IActorRef EventLog, EventLog Reader, JournalDatabase Database, HttpClient Http, string Node,
-    IReadOnlySet<string>? AllowedHosts);
+/// <param name="Options">How this node delivers.</param>
+public sealed record WebhookContext(IActorRef EventLog, EventLog Reader, JournalDatabase Database, IHttpClientFactory HttpClients, string Node,
+    WebhookOptions Options);
 
 /// <summary>The runner of one subscription: its delivery, started when the runner starts and stopped (with a last checkpoint) when it stops.</summary>
 public sealed class WebhookRunner : ReceiveActor
@@ -120,7 +120,7 @@ public sealed class WebhookRunner : ReceiveActor
     /// <summary>Creates the runner of <paramref name="row"/>.</summary>
     public WebhookRunner(WebhookRow row, WebhookContext context)
     {
-        _delivery = new WebhookDelivery(row, context.EventLog, context.Reader, context.Database, context.Http, context.Node, context.AllowedHosts, _log);
+        _delivery = new WebhookDelivery(row, context, _log);
         var self = Self;
         _delivery.Removed += () => self.Tell(PoisonPill.Instance);
         Receive<Replay>(_ =>

@@ -2,16 +2,16 @@ using Akka.Actor;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
 using EventCluster.Messages.Webhooks;
-using EventCluster.Node.Hosting;
 using EventCluster.Node.Journal;
 
 namespace EventCluster.Node.Webhooks;
 
 /// <summary>
 /// Managing webhook subscriptions, on any node: definitions go to the journal database, and the
-/// node running webhooks is told at once (it also rereads them every few seconds).
+/// node running webhooks is told at once (it also rereads them every few seconds). Callers
+/// authorize the requests first (the HTTP endpoints and the ingress check the API token).
 /// </summary>
-public sealed class WebhookService(JournalDatabase database, IActorRef coordinator, NodeSettings settings)
+public sealed class WebhookService(JournalDatabase database, IActorRef coordinator, WebhookOptions options)
 {
     /// <summary>Longest secret accepted.</summary>
     public const int MaxSecretLength = 256;
@@ -21,29 +21,21 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     {
         switch (request)
         {
-            case AddWebhook add when !Authorized(add.Token):
-                return Refused(add.RequestId, 401, "this node requires its API token to manage webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
             case AddWebhook add:
                 return await AddAsync(add);
-            case GetWebhooks get when !Authorized(get.Token):
-                return Refused(get.RequestId, 401, "this node requires its API token to read webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
             case GetWebhooks get:
                 return await GetAsync(get);
-            case RemoveWebhook remove when !Authorized(remove.Token):
-                return Refused(remove.RequestId, 401, "this node requires its API token to manage webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
             case RemoveWebhook remove:
                 if (EventValidation.CheckName("subscription name", remove.Name) is { } badName)
                     return Refused(remove.RequestId, 400, badName);
-                if (!await database.Readers.RunAsync(store => WebhookStore.Delete(store, remove.Name)))
+                if (!await database.Workers.RunAsync(store => WebhookStore.Delete(store, remove.Name)))
                     return Refused(remove.RequestId, 404, $"no webhook subscription named '{remove.Name}'");
                 coordinator.Tell(new WebhooksChanged(null));
                 return new WebhookAnswer(remove.RequestId, 200, $"removed {remove.Name}", [], []);
-            case ReplayParked replay when !Authorized(replay.Token):
-                return Refused(replay.RequestId, 401, "this node requires its API token to manage webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
             case ReplayParked replay:
                 if (EventValidation.CheckName("subscription name", replay.Name) is { } badReplayName)
                     return Refused(replay.RequestId, 400, badReplayName);
-                var parked = await database.Readers.RunAsync(store =>
+                var parked = await database.Workers.RunAsync(store =>
                     WebhookStore.Load(store, replay.Name).Count == 0 ? (long?)null : WebhookStore.Parked(store, replay.Name).Count);
                 if (parked is null)
                     return Refused(replay.RequestId, 404, $"no webhook subscription named '{replay.Name}'");
@@ -55,7 +47,7 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     }
 
     /// <summary>Every subscription with its figures, for metrics and the dashboard.</summary>
-    public Task<List<WebhookInfo>> ListAsync() => database.Readers.RunAsync(store => Describe(store, null));
+    public Task<List<WebhookInfo>> ListAsync() => database.Workers.RunAsync(store => Describe(store, null));
 
     /// <summary>What is wrong with a definition, or null.</summary>
     public static string? Check(WebhookDefinition definition, IReadOnlySet<string>? allowedHosts)
@@ -86,11 +78,11 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     {
         if (add.Definition is null)
             return Refused(add.RequestId, 400, "a definition is required");
-        if (Check(add.Definition, settings.WebhookAllowedHosts) is { } problem)
+        if (Check(add.Definition, options.AllowedHosts) is { } problem)
             return Refused(add.RequestId, 400, problem);
         if (add.After < ReadEventLog.FromEnd)
             return Refused(add.RequestId, 400, $"from {add.After} must be start, end or a position (a whole number of 0 or more)");
-        var info = await database.Readers.RunAsync(store =>
+        var info = await database.Workers.RunAsync(store =>
         {
             var start = add.After == ReadEventLog.FromEnd ? store.HeadPosition() : add.After;
             return WebhookStore.Insert(store, add.Definition, start) ? Describe(store, add.Definition.Name) : null;
@@ -105,7 +97,7 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     {
         if (get.Name is not null && EventValidation.CheckName("subscription name", get.Name) is { } badName)
             return Refused(get.RequestId, 400, badName);
-        var (webhooks, parked) = await database.Readers.RunAsync(store =>
+        var (webhooks, parked) = await database.Workers.RunAsync(store =>
             (Describe(store, get.Name), get.Name is null ? [] : WebhookStore.Parked(store, get.Name)));
         if (get.Name is not null && webhooks.Count == 0)
             return Refused(get.RequestId, 404, $"no webhook subscription named '{get.Name}'");
@@ -124,9 +116,6 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
                 row.LastError, row.Runner);
         }).ToList();
     }
-
-    /// <summary>True when the node has no token, or <paramref name="presented"/> is it (compared in constant time).</summary>
-    public bool Authorized(string? presented) => Api.ApiResults.TokenMatches(settings.ApiToken, presented);
 
     private static WebhookAnswer Refused(string requestId, int status, string reason) => new(requestId ?? "", status, reason, [], []);
 }

@@ -11,7 +11,9 @@ namespace EventCluster.Tests.Support;
 /// <param name="Headers">The request's headers.</param>
 /// <param name="Body">The request's body.</param>
 /// <param name="Status">What the receiver answered.</param>
-public sealed record Delivery(string EntityId, long Version, long Position, string EventId, IReadOnlyDictionary<string, string> Headers, byte[] Body, int Status);
+/// <param name="At">When the request arrived (UTC).</param>
+public sealed record Delivery(string EntityId, long Version, long Position, string EventId, IReadOnlyDictionary<string, string> Headers, byte[] Body, int Status,
+    DateTime At = default);
 
 /// <summary>
 /// A real HTTP receiver for webhook deliveries on a free port of this machine: it records every
@@ -52,11 +54,12 @@ public sealed class WebhookReceiver : IDisposable
 
     private Task ReceiveAsync(HttpListenerContext context, byte[] bytes)
     {
+        var at = DateTime.UtcNow;
         var json = JsonDocument.Parse(bytes).RootElement;
         var headers = context.Request.Headers.AllKeys.Where(k => k is not null)
             .ToDictionary(k => k!, k => context.Request.Headers[k]!, StringComparer.OrdinalIgnoreCase);
         var delivery = new Delivery(json.GetProperty("entityId").GetString()!, json.GetProperty("version").GetInt64(),
-            json.GetProperty("position").GetInt64(), json.GetProperty("eventId").GetString()!, headers, bytes, 0);
+            json.GetProperty("position").GetInt64(), json.GetProperty("eventId").GetString()!, headers, bytes, 0, at);
         var status = Answer(delivery);
         lock (_deliveries)
             _deliveries.Add(delivery with { Status = status });
