@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace EventCluster.Node.Api;
@@ -23,9 +24,6 @@ public static class ApiResults
         const string scheme = "Bearer ";
         return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
     }
-
-    /// <summary>True when no token is configured, or <paramref name="presented"/> is it (compared in constant time).</summary>
-    public static bool TokenMatches(string? configured, string? presented) => Security.ApiToken.Matches(configured, presented);
 
     /// <summary>
     /// What is wrong with a JSON body and where, in the request's own terms (<paramref name="fields"/>

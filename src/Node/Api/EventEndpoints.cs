@@ -49,7 +49,7 @@ public static class EventEndpoints
     private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, ApiOptions options, ActorSystem system)
     {
         var metrics = NodeMetrics.Of(system);
-        if (!ApiResults.TokenMatches(options.ApiToken, ApiResults.BearerToken(http)))
+        if (!Security.ApiToken.Matches(options.ApiToken, ApiResults.BearerToken(http)))
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
