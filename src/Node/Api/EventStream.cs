@@ -47,22 +47,28 @@ internal sealed class EventStream(HttpContext http, IActorRef eventLog, long aft
         var reader = ReadAsync();
         try
         {
-            await SseFormatter.WriteAsync(ItemsAsync(_stop.Token), response.Body, FormatData, _stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client went away, or the reader ended the stream.
+            try
+            {
+                await SseFormatter.WriteAsync(ItemsAsync(_stop.Token), response.Body, FormatData, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client went away, or the reader ended the stream.
+            }
+            finally
+            {
+                await _stop.CancelAsync();
+                await reader;
+            }
+
+            if (_disconnectReason is not null && !http.RequestAborted.IsCancellationRequested)
+                await WriteDisconnectAsync(_disconnectReason);
         }
         finally
         {
-            await _stop.CancelAsync();
-            await reader;
+            _stop.Dispose();
+            _json?.Dispose();
         }
-
-        if (_disconnectReason is not null && !http.RequestAborted.IsCancellationRequested)
-            await WriteDisconnectAsync(_disconnectReason);
-        _stop.Dispose();
-        _json?.Dispose();
     }
 
     /// <summary>Asks for pages and buffers their events; stored events wait for room, live ones must find it.</summary>

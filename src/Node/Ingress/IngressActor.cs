@@ -28,7 +28,7 @@ public sealed class IngressActor : ReceiveActor
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
     public IngressActor(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks,
-        string? apiToken = null)
+        string? apiToken)
     {
         var tracing = NodeTracing.Of(Context.System);
         // Webhook management needs the node's API token when it has one; the node's manager checks the definition.
@@ -85,7 +85,7 @@ public sealed class IngressActor : ReceiveActor
     }
 
     public static Props Props(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks,
-        string? apiToken = null) =>
+        string? apiToken) =>
         Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks, apiToken));
 
     private void ForwardWithToken(IActorRef webhooks, object request, string? requestId, string? presented, string? apiToken)

@@ -58,8 +58,14 @@ public sealed class WebhookDelivery
     /// <summary>Delivers until <paramref name="stop"/>; the position is stored as it goes and when it stops.</summary>
     public async Task RunAsync(CancellationToken stop)
     {
-        await Task.WhenAll(_logReader.RunAsync(stop), _dispatcher.RunAsync(_definition.Concurrency, stop), CheckpointWhileRunningAsync(stop));
-        await TryCheckpointAsync();
+        try
+        {
+            await Task.WhenAll(_logReader.RunAsync(stop), _dispatcher.RunAsync(_definition.Concurrency, stop), CheckpointWhileRunningAsync(stop));
+        }
+        finally
+        {
+            await TryCheckpointAsync();
+        }
     }
 
     /// <summary>Stores the position reached and the counters.</summary>
@@ -113,6 +119,25 @@ public sealed class WebhookDelivery
 
     /// <summary>Sends one event and parks it if it fails; it is finished only once parked, so the stored position never passes it before.</summary>
     private async Task DeliverAsync(WebhookItem item, CancellationToken stop)
+    {
+        while (true)
+        {
+            try
+            {
+                await DeliverOnceAsync(item, stop);
+                return;
+            }
+            catch (Exception ex) when (!stop.IsCancellationRequested)
+            {
+                // An event left unfinished would hold its entity's queue and the stored position for good.
+                _log.Error(ex, "Webhook {0}: delivering {1} v{2} (position {3}) failed; trying again in 1 s", _definition.Name,
+                    item.Record.EntityId, item.Record.Version, item.Record.Position);
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+        }
+    }
+
+    private async Task DeliverOnceAsync(WebhookItem item, CancellationToken stop)
     {
         var record = item.Record;
         var sent = await _sender.SendAsync(record, stop);

@@ -130,7 +130,7 @@ public sealed class WebhookProgress
                 _roomWanted = 0;
             }
 
-            due = ++_sinceCheckpoint == _checkpointEvery;
+            due = ++_sinceCheckpoint >= _checkpointEvery;
         }
 
         room?.TrySetResult();
@@ -156,10 +156,10 @@ public sealed class WebhookProgress
         lock (_gate)
         {
             var position = Math.Max(stored, FinishedUpTo);
+            _sinceCheckpoint = 0;
             if (position <= stored && !_countersChanged && !force)
                 return null;
             _countersChanged = false;
-            _sinceCheckpoint = 0;
             return (position, _delivered, _retries, _lastError);
         }
     }

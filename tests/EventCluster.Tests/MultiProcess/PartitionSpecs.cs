@@ -8,6 +8,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// off. The majority downs it and keeps serving, the isolated node stops itself, nothing
 /// acknowledged is lost.
 /// </summary>
+[Collection(MachineAlone.Name)]
 public sealed class PartitionSpecs(ITestOutputHelper output)
 {
     [SkippableFact]

@@ -9,6 +9,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// writes count: nothing acknowledged is contradicted, lost or applied twice, and the node exits
 /// as a downed node.
 /// </summary>
+[Collection(MachineAlone.Name)]
 public sealed class StaleWriterSpecs(ITestOutputHelper output)
 {
     public static TheoryData<string> Journals => new() { "sqlite", "postgres" };

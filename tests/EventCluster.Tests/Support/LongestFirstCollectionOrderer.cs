@@ -6,12 +6,12 @@ namespace EventCluster.Tests.Support;
 
 /// <summary>
 /// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
-/// does not end with one long class running alone: benchmark runs, then real node processes,
-/// then the quick tiers.
+/// does not end with one long class running alone: real node processes, then the quick tiers.
+/// (The benchmark specs are in <see cref="MachineAlone"/>, which runs after all of these.)
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
-    private static readonly string[] TiersByCost = [".Bench.", ".MultiProcess.", ".Deployment.", ".InProcess.", ".Unit."];
+    private static readonly string[] TiersByCost = [".MultiProcess.", ".Deployment.", ".InProcess.", ".Unit."];
 
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
         testCollections.OrderBy(Tier).ThenBy(collection => collection.DisplayName, StringComparer.Ordinal);

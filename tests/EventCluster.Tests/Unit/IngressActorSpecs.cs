@@ -4,6 +4,7 @@ using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Serialization;
+using EventCluster.Messages.Webhooks;
 using EventCluster.Node.Cluster;
 using EventCluster.Node.Ingress;
 
@@ -13,8 +14,48 @@ namespace EventCluster.Tests.Unit;
 public sealed class IngressActorSpecs() : Akka.TestKit.Xunit2.TestKit(
     ConfigurationFactory.ParseString("akka.actor.serialize-messages = on").WithFallback(ConfigurationFactory.ParseString(EventClusterSerializer.Binding)))
 {
-    private IActorRef IngressWith(IActorRef region) =>
-        Sys.ActorOf(IngressActor.Props(region, new EntityJournalQuery(Sys), new ClusterStatusReader(Sys, region), CreateTestProbe().Ref, CreateTestProbe().Ref));
+    private IActorRef IngressWith(IActorRef region, IActorRef? webhooks = null, string? apiToken = null) =>
+        Sys.ActorOf(IngressActor.Props(region, new EntityJournalQuery(Sys), new ClusterStatusReader(Sys, region), CreateTestProbe().Ref,
+            webhooks ?? CreateTestProbe().Ref, apiToken));
+
+    public static TheoryData<string?> WrongTokens => new() { null, "", "not-the-token", "s3cret-token " };
+
+    [Theory]
+    [MemberData(nameof(WrongTokens))]
+    public void Should_refuse_every_webhook_operation_without_the_nodes_token(string? presented)
+    {
+        var webhooks = CreateTestProbe();
+        var ingress = IngressWith(CreateTestProbe(), webhooks, "s3cret-token");
+        var definition = new WebhookDefinition("audit", "http://127.0.0.1:9/", [], null, null, 10, 4);
+        object[] requests =
+        [
+            new AddWebhook("r1", definition, 0, presented), new GetWebhooks("r2", null, presented),
+            new RemoveWebhook("r3", "audit", presented), new ReplayParked("r4", "audit", presented),
+        ];
+
+        foreach (var request in requests)
+        {
+            ingress.Tell(request, TestActor);
+            var answer = ExpectMsg<WebhookAnswer>();
+            Assert.Equal(401, answer.Status);
+            Assert.Contains("API token", answer.Reason);
+        }
+
+        webhooks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Should_forward_webhook_operations_that_carry_the_nodes_token()
+    {
+        var webhooks = CreateTestProbe();
+        var ingress = IngressWith(CreateTestProbe(), webhooks, "s3cret-token");
+        var remove = new RemoveWebhook("r1", "audit", "s3cret-token");
+
+        ingress.Tell(remove, TestActor);
+
+        Assert.Equal(remove, webhooks.ExpectMsg<RemoveWebhook>());
+        Assert.Equal(TestActor, webhooks.LastSender);
+    }
 
     [Fact]
     public void Should_forward_a_valid_event_to_the_shard_region_keeping_the_sender()
