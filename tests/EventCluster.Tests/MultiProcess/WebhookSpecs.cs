@@ -59,7 +59,9 @@ public sealed class WebhookSpecs(ITestOutputHelper output)
         var killedAt = DateTime.UtcNow + TimeSpan.FromSeconds(1);
         var first = await firstLoad;
         Assert.True(first.ExitCode == 0, first.ToString());
-        await Poll.UntilAsync(async () => (await RunnerAsync(cluster, contacts)) != runner, TimeSpan.FromSeconds(30), "a survivor to run the subscription");
+        // Detecting and downing the crash takes about 10 s; with other specs' clusters on the same
+        // two cores the singleton's move can take several times that. The deadline guards a hang.
+        await Poll.UntilAsync(async () => (await RunnerAsync(cluster, contacts)) != runner, TimeSpan.FromSeconds(90), "a survivor to run the subscription");
 
         var left = Path.Combine(cluster.ScratchPath, "leave.jsonl");
         var secondLoad = Client("load", "--events", "6000", "--entities", "1000", "--acked", left, "--json");
@@ -300,7 +302,7 @@ public sealed class WebhookSpecs(ITestOutputHelper output)
             var address = list.ExitCode == 0 ? (string?)list.Json["subscriptions"]![0]!["runner"] : null;
             runner = address is null ? null : cluster.Running.FirstOrDefault(n => address.EndsWith($"@{n.Endpoint}", StringComparison.Ordinal));
             return runner is not null;
-        }, TimeSpan.FromSeconds(30), "the subscription to show a running node as its runner");
+        }, TimeSpan.FromSeconds(60), "the subscription to show a running node as its runner");
         return runner!;
     }
 
