@@ -9,13 +9,13 @@ namespace EventCluster.Client.Webhooks;
 public sealed class WebhookOptions
 {
     /// <summary>Longest secret the nodes accept.</summary>
-    public const int MaxSecretLength = 256;
+    public const int MaxSecretLength = WebhookDefinition.MaxSecretLength;
 
     /// <summary>Most attempts per event the nodes accept.</summary>
-    public const int MaxAttemptsLimit = 100;
+    public const int MaxAttemptsLimit = WebhookDefinition.MaxAttemptsLimit;
 
     /// <summary>Most entities delivered in parallel the nodes accept.</summary>
-    public const int MaxConcurrency = 256;
+    public const int MaxConcurrency = WebhookDefinition.MaxConcurrency;
 
     /// <summary>Only events of these types (any of them); empty for every type.</summary>
     public IList<string> Types { get; set; } = [];

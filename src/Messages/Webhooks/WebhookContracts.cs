@@ -17,6 +17,15 @@ public sealed record WebhookDefinition(
     /// <summary>Attempts per event when none is given.</summary>
     public const int DefaultMaxAttempts = 10;
 
+    /// <summary>Longest secret a node accepts.</summary>
+    public const int MaxSecretLength = 256;
+
+    /// <summary>Most attempts per event a node accepts.</summary>
+    public const int MaxAttemptsLimit = 100;
+
+    /// <summary>Most entities delivered in parallel a node accepts.</summary>
+    public const int MaxConcurrency = 256;
+
     /// <summary>Parallel entities when none is given.</summary>
     public const int DefaultConcurrency = 16;
 }

@@ -14,7 +14,7 @@ namespace EventCluster.Node.Webhooks;
 public sealed class WebhookService(JournalDatabase database, IActorRef coordinator, WebhookOptions options)
 {
     /// <summary>Longest secret accepted.</summary>
-    public const int MaxSecretLength = 256;
+    public const int MaxSecretLength = WebhookDefinition.MaxSecretLength;
 
     /// <summary>Answers a management request.</summary>
     public async Task<WebhookAnswer> HandleAsync(object request)
@@ -67,10 +67,10 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
             return filter;
         if (definition.Secret is { } secret && (secret.Length == 0 || secret.Length > MaxSecretLength))
             return $"secret must be 1 to {MaxSecretLength} characters";
-        if (definition.MaxAttempts is < 1 or > 100)
-            return $"maxAttempts {definition.MaxAttempts} must be from 1 to 100";
-        if (definition.Concurrency is < 1 or > 256)
-            return $"concurrency {definition.Concurrency} must be from 1 to 256";
+        if (definition.MaxAttempts is < 1 or > WebhookDefinition.MaxAttemptsLimit)
+            return $"maxAttempts {definition.MaxAttempts} must be from 1 to {WebhookDefinition.MaxAttemptsLimit}";
+        if (definition.Concurrency is < 1 or > WebhookDefinition.MaxConcurrency)
+            return $"concurrency {definition.Concurrency} must be from 1 to {WebhookDefinition.MaxConcurrency}";
         return null;
     }
 
