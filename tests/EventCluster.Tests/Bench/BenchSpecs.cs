@@ -11,7 +11,7 @@ namespace EventCluster.Tests.Bench;
 /// cluster, then its results file.
 /// </summary>
 [Collection(MachineAlone.Name)]
-public sealed class BenchSpecs(ITestOutputHelper testOutput) : IDisposable
+public sealed class BenchSpecs(ITestOutputHelper testOutput) : MachineAloneSpec, IDisposable
 {
     private readonly TempDirectory _directory = new("bench-specs");
 

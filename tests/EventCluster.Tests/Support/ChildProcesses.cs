@@ -12,18 +12,41 @@ public static partial class ChildProcesses
 {
     private static readonly ConcurrentDictionary<int, Process> Running = new();
 
+    // Set for the specs of the MachineAlone collection: their processes run at normal priority,
+    // every other spec's at a lower one (see MachineAloneSpec).
+    private static readonly AsyncLocal<bool> InForeground = new();
+
+    /// <summary>How much lower the processes of specs that tolerate busy cores run (nice(1)).</summary>
+    public const int BackgroundNiceness = 10;
+
     static ChildProcesses()
     {
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
     }
 
     /// <summary>
+    /// From here on in the calling spec's flow, processes start at normal priority: for the specs
+    /// whose timing assertions need the cores first (<see cref="MachineAloneSpec"/>).
+    /// </summary>
+    public static void RunInForeground() => InForeground.Value = true;
+
+    /// <summary>
     /// Starts a process with redirected output and tracks it. EVENTCLUSTER_* variables of the test
     /// run are not passed on: each node and client gets exactly the arguments, and the
-    /// <paramref name="environment"/> variables, its spec gives.
+    /// <paramref name="environment"/> variables, its spec gives. Outside the foreground specs the
+    /// process runs under nice(1), which replaces itself with the program: the process id is the
+    /// program's.
     /// </summary>
     public static Process Start(ProcessStartInfo startInfo, IReadOnlyDictionary<string, string>? environment = null)
     {
+        if (!InForeground.Value)
+        {
+            startInfo.ArgumentList.Insert(0, startInfo.FileName);
+            startInfo.ArgumentList.Insert(0, BackgroundNiceness.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            startInfo.ArgumentList.Insert(0, "-n");
+            startInfo.FileName = "nice";
+        }
+
         foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
             startInfo.Environment.Remove(variable);
         foreach (var (variable, value) in environment ?? new Dictionary<string, string>())

@@ -6,8 +6,8 @@ namespace EventCluster.Tests.Support;
 
 /// <summary>
 /// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
-/// does not end with one long class running alone: real node processes, then the quick tiers.
-/// (The benchmark specs are in <see cref="MachineAlone"/>, which runs after all of these.)
+/// does not end with one long class running alone: the <see cref="MachineAlone"/> collection (the
+/// longest of all, its classes one after another), then real node processes, then the quick tiers.
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
@@ -18,6 +18,8 @@ public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 
     private static int Tier(ITestCollection collection)
     {
+        if (collection.DisplayName == MachineAlone.Name)
+            return -1;
         var index = Array.FindIndex(TiersByCost, tier => collection.DisplayName.Contains(tier, StringComparison.Ordinal));
         return index < 0 ? TiersByCost.Length : index;
     }
