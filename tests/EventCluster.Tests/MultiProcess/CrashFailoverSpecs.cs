@@ -10,7 +10,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// seed that restarts rejoins the same cluster.
 /// </summary>
 [Collection(MachineAlone.Name)]
-public sealed class CrashFailoverSpecs(ITestOutputHelper output) : MachineAloneSpec
+public sealed class CrashFailoverSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     /// <summary>Victims by role. The first seed is the oldest member, so it also hosts the shard coordinator.</summary>
     public static TheoryData<string, int> Victims => new()

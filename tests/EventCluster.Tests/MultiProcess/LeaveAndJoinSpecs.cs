@@ -6,7 +6,7 @@ namespace EventCluster.Tests.MultiProcess;
 
 /// <summary>Nodes leaving (SIGTERM) and joining a cluster under load: shards hand off and rebalance, nothing is lost.</summary>
 [Collection(MachineAlone.Name)]
-public sealed class LeaveAndJoinSpecs(ITestOutputHelper output) : MachineAloneSpec
+public sealed class LeaveAndJoinSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     [Fact]
     public async Task Should_hand_off_a_leaving_nodes_shards_under_load_and_exit_0_with_nothing_lost()

@@ -9,7 +9,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// acknowledged is lost.
 /// </summary>
 [Collection(MachineAlone.Name)]
-public sealed class PartitionSpecs(ITestOutputHelper output) : MachineAloneSpec
+public sealed class PartitionSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     [SkippableFact]
     public async Task Should_keep_serving_on_the_majority_side_while_the_isolated_node_stops_itself()

@@ -10,7 +10,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// as a downed node.
 /// </summary>
 [Collection(MachineAlone.Name)]
-public sealed class StaleWriterSpecs(ITestOutputHelper output) : MachineAloneSpec
+public sealed class StaleWriterSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     public static TheoryData<string> Journals => new() { "sqlite", "postgres" };
 

@@ -13,7 +13,7 @@ public static partial class ChildProcesses
     private static readonly ConcurrentDictionary<int, Process> Running = new();
 
     // Set for the specs of the MachineAlone collection: their processes run at normal priority,
-    // every other spec's at a lower one (see MachineAloneSpec).
+    // every other spec's at a lower one (see TimingSensitiveSpec).
     private static readonly AsyncLocal<bool> InForeground = new();
 
     /// <summary>How much lower the processes of specs that tolerate busy cores run (nice(1)).</summary>
@@ -26,7 +26,7 @@ public static partial class ChildProcesses
 
     /// <summary>
     /// From here on in the calling spec's flow, processes start at normal priority: for the specs
-    /// whose timing assertions need the cores first (<see cref="MachineAloneSpec"/>).
+    /// whose timing assertions need the cores first (<see cref="TimingSensitiveSpec"/>).
     /// </summary>
     public static void RunInForeground() => InForeground.Value = true;
 
