@@ -10,7 +10,7 @@ namespace EventCluster.Tests.Bench;
 /// The benchmark as a user runs it: a smoke run (every phase of a quick run, smaller) on its own
 /// cluster, then its results file.
 /// </summary>
-[Collection(BenchmarkAlone.Name)]
+[Collection(MachineAlone.Name)]
 public sealed class BenchSpecs(ITestOutputHelper testOutput) : TimingSensitiveSpec, IDisposable
 {
     private readonly TempDirectory _directory = new("bench-specs");

@@ -7,11 +7,20 @@ namespace EventCluster.Tests.Support;
 /// <summary>
 /// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
 /// does not end with one long class running alone: the <see cref="MachineAlone"/> collection (the
-/// longest of all, its classes one after another), then real node processes, then the quick tiers.
+/// longest of all, its classes one after another), then the longest classes by name, then real
+/// node processes, then the quick tiers.
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
     private static readonly string[] TiersByCost = [".MultiProcess.", ".Deployment.", ".InProcess.", ".Unit."];
+
+    // The classes that take longest, longest first (CI's results file: each class's start and
+    // end), so that none of them starts last and runs on alone.
+    private static readonly string[] Longest =
+    [
+        ".ListenerSpecs", ".WebhookSpecs", ".PostgresJournalSpecs", ".MultiProcessClusterSpecs", ".ClientLibrarySpecs",
+        ".JournalOutageSpecs", ".TlsSpecs", ".ClusterRestartSpecs",
+    ];
 
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
         testCollections.OrderBy(Tier).ThenBy(collection => collection.DisplayName, StringComparer.Ordinal);
@@ -19,7 +28,10 @@ public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
     private static int Tier(ITestCollection collection)
     {
         if (collection.DisplayName == MachineAlone.Name)
-            return -1;
+            return -Longest.Length - 1;
+        var longest = Array.FindIndex(Longest, name => collection.DisplayName.Contains(name, StringComparison.Ordinal));
+        if (longest >= 0)
+            return longest - Longest.Length;
         var index = Array.FindIndex(TiersByCost, tier => collection.DisplayName.Contains(tier, StringComparison.Ordinal));
         return index < 0 ? TiersByCost.Length : index;
     }
