@@ -12,7 +12,8 @@ namespace EventCluster.Tests.MultiProcess;
 /// reason, HTTP answers 503 with Retry-After), nothing acknowledged is lost, and the nodes take
 /// events again by themselves once the database is back.
 /// </summary>
-public sealed class JournalOutageSpecs(ITestOutputHelper output)
+[Collection(MachineAlone.Name)]
+public sealed class JournalOutageSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     [SkippableFact]
     public async Task Should_answer_clearly_while_postgres_is_down_and_lose_nothing_once_it_is_back()

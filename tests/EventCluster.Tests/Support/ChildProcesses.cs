@@ -33,19 +33,23 @@ public static partial class ChildProcesses
     /// <summary>
     /// Starts a process with redirected output and tracks it. EVENTCLUSTER_* variables of the test
     /// run are not passed on: each node and client gets exactly the arguments, and the
-    /// <paramref name="environment"/> variables, its spec gives. Outside the foreground specs the
-    /// process runs under nice(1), which replaces itself with the program: the process id is the
-    /// program's.
+    /// <paramref name="environment"/> variables, its spec gives.
+    /// <para>
+    /// The program starts through env(1) and, outside the foreground specs, nice(1); each
+    /// replaces itself with the next, so the process id is the program's. env restores SIGINT's
+    /// default action: a test run started in the background of a shell inherits SIGINT ignored,
+    /// which the .NET runtime keeps, and a client would never see the Ctrl-C a spec sends it.
+    /// </para>
     /// </summary>
     public static Process Start(ProcessStartInfo startInfo, IReadOnlyDictionary<string, string>? environment = null)
     {
-        if (!InForeground.Value)
-        {
-            startInfo.ArgumentList.Insert(0, startInfo.FileName);
-            startInfo.ArgumentList.Insert(0, BackgroundNiceness.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            startInfo.ArgumentList.Insert(0, "-n");
-            startInfo.FileName = "nice";
-        }
+        string[] wrappers = InForeground.Value
+            ? ["--default-signal=INT"]
+            : ["--default-signal=INT", "nice", "-n", BackgroundNiceness.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        startInfo.ArgumentList.Insert(0, startInfo.FileName);
+        for (var i = wrappers.Length - 1; i >= 0; i--)
+            startInfo.ArgumentList.Insert(0, wrappers[i]);
+        startInfo.FileName = "env";
 
         foreach (var variable in startInfo.Environment.Keys.Where(k => k.StartsWith("EVENTCLUSTER_", StringComparison.Ordinal)).ToList())
             startInfo.Environment.Remove(variable);

@@ -19,7 +19,7 @@ public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
     private static readonly string[] Longest =
     [
         ".ListenerSpecs", ".WebhookSpecs", ".PostgresJournalSpecs", ".MultiProcessClusterSpecs", ".ClientLibrarySpecs",
-        ".JournalOutageSpecs", ".TlsSpecs", ".ClusterRestartSpecs",
+        ".TlsSpecs", ".ClusterRestartSpecs",
     ];
 
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>

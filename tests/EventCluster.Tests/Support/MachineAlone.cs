@@ -4,16 +4,15 @@ namespace EventCluster.Tests.Support;
 /// The spec classes whose assertions hold only when their processes get the cores first. The
 /// benchmark compares figures of one run; the membership specs assert that no healthy node is
 /// ever seen unreachable during a graceful leave, how soon a crashed node's entities answer
-/// again, and that a paused or isolated node stops itself within a deadline. On two cores shared
+/// again, that a paused or isolated node stops itself within a deadline, and that a send gives up
+/// within 15 s while the journal's database is down. On two cores shared
 /// with other specs' clusters at the same priority, heartbeats arrive late enough for the failure
 /// detector to suspect healthy nodes.
 /// <para>
 /// The collection runs its classes one at a time, started first, beside the other collections:
 /// its processes run at normal priority and every other spec's under nice 10
 /// (<see cref="ChildProcesses.BackgroundNiceness"/>), so the others take only the CPU these
-/// leave idle while they wait for failure detectors and hand-offs. While the benchmark
-/// saturates the cores the others slow down several times over: their deadlines guard against
-/// hangs, not against slowness.
+/// leave idle while they wait for failure detectors and hand-offs.
 /// </para>
 /// </summary>
 [CollectionDefinition(Name)]
