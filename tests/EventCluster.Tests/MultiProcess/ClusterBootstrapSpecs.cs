@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Tests.Support;
@@ -9,7 +11,8 @@ namespace EventCluster.Tests.MultiProcess;
 /// <summary>
 /// Nodes without a seed list form one cluster through Akka.Management's cluster bootstrap over
 /// config discovery (the nodes' management endpoints), and the node that formed it, killed with
-/// kill -9 and restarted, joins the surviving cluster instead of forming a second one.
+/// kill -9 and restarted, joins the surviving cluster instead of forming a second one. A node whose
+/// management port is taken says so and exits 1.
 /// </summary>
 [Collection(MachineAlone.Name)]
 public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : IAsyncLifetime
@@ -62,6 +65,22 @@ public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : IAsyncLife
         var state = await Http.GetFromJsonAsync<JsonNode>($"http://127.0.0.1:{restarted.HttpPort}/api/entities/{entity}");
         Assert.Equal(1, (int)state!["version"]!);
         await SendAsync(restarted, entity, "after-restart");
+    }
+
+    [Fact]
+    public async Task Should_stop_with_exit_1_naming_the_management_endpoint_when_its_port_is_taken()
+    {
+        var management = FreePorts.Next();
+        using var squatter = new TcpListener(IPAddress.Loopback, management);
+        squatter.Start();
+        var port = FreePorts.Next();
+        var node = Started(NodeProcess.Start(
+            ["--port", $"{port}", "--http-port", "0", "--journal", $"sqlite:{Path.Combine(_directory.Path, "alone.db")}",
+             "--data-dir", Path.Combine(_directory.Path, "alone"), "--discovery", "config", "--management-port", $"{management}",
+             "--discovery-endpoints", $"127.0.0.1:{management}", "--required-contact-points", "1"], port));
+
+        Assert.Equal(1, await node.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.NotEmpty(node.LinesMatching($"cluster bootstrap could not start its management endpoint 127\\.0\\.0\\.1:{management}: "));
     }
 
     /// <summary>Waits until each of <paramref name="observers"/> sees exactly <paramref name="members"/> as its members, all Up.</summary>
