@@ -79,8 +79,9 @@ public sealed record ClusterDiscovery(
         else
             builder.WithKubernetesDiscovery(options => options.PodLabelSelector = LabelSelector);
 
-        // Started here rather than through akka.extensions, whose failure to bind the port would only be
-        // logged: a node that the others cannot find must say so and stop.
+        // Started here rather than through akka.extensions, whose failure only logs and terminates the
+        // actor system (the node would exit as after a graceful leave): a node that the others cannot
+        // find must say why and exit 1.
         builder.AddStartup(async (system, _) =>
         {
             try
