@@ -33,7 +33,8 @@ ENV EVENTCLUSTER_BIND_HOST=0.0.0.0 \
     EVENTCLUSTER_PORT=4053 \
     EVENTCLUSTER_HTTP_PORT=5053 \
     EVENTCLUSTER_DATA_DIR=/data/node
-EXPOSE 4053 5053
+# 8558: the management endpoint, when cluster bootstrap (EVENTCLUSTER_DISCOVERY) is on.
+EXPOSE 4053 5053 8558
 # The "app" user (uid 1654) ships with the .NET images.
 USER app
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=12 \

@@ -62,8 +62,17 @@ catch (JournalUnavailableException ex)
     return 1;
 }
 
-log.LogInformation("Starting node {Address} (bind {BindHost}, HTTP {HttpPort}), seeds {Seeds}, journal {Journal}, data {DataDir}",
+log.LogInformation("Starting node {Address} (bind {BindHost}, HTTP {HttpPort}), joins through {Join}, journal {Journal}, data {DataDir}",
     settings.SelfAddress, settings.BindHost, settings.HttpPort == 0 ? "off" : settings.HttpPort.ToString(),
-    string.Join(",", settings.Seeds), settings.Journal.Description, settings.DataDir);
-await host.RunAsync();
+    settings.JoinDescription, settings.Journal.Description, settings.DataDir);
+try
+{
+    await host.RunAsync();
+}
+catch (OperationCanceledException) when (NodeLifetime.StoppedByFailure)
+{
+    // The node stopped while the host was still starting (its cluster bootstrap could not start): the
+    // reason is in the log, and the exit code says it.
+}
+
 return NodeLifetime.ExitCode;

@@ -6,19 +6,25 @@ namespace EventCluster.Messages.Validation;
 public static class SeedList
 {
     /// <summary>Parses the list; throws <see cref="FormatException"/> naming the bad entry.</summary>
-    public static IReadOnlyList<string> Parse(string value)
+    public static IReadOnlyList<string> Parse(string value) => ParseEndpoints(value, "--seeds", "seed");
+
+    /// <summary>
+    /// Parses a comma-separated host:port list given for <paramref name="option"/>; throws
+    /// <see cref="FormatException"/> naming the bad entry as an <paramref name="entry"/>.
+    /// </summary>
+    public static IReadOnlyList<string> ParseEndpoints(string value, string option, string entry)
     {
-        var seeds = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (seeds.Length == 0)
-            throw new FormatException("--seeds needs at least one host:port");
-        foreach (var seed in seeds)
+        var endpoints = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (endpoints.Length == 0)
+            throw new FormatException($"{option} needs at least one host:port");
+        foreach (var endpoint in endpoints)
         {
-            var colon = seed.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(seed[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) ||
+            var colon = endpoint.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) ||
                 port is < 1 or > 65535)
-                throw new FormatException($"seed '{seed}' is not host:port (port 1-65535)");
+                throw new FormatException($"{entry} '{endpoint}' is not host:port (port 1-65535)");
         }
 
-        return seeds;
+        return endpoints;
     }
 }

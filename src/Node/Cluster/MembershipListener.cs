@@ -8,14 +8,15 @@ namespace EventCluster.Node.Cluster;
 /// <summary>
 /// Logs every membership, reachability and leadership event at Information, one line each,
 /// named as Akka names it, with a summary of the membership after the event. Until this node
-/// is Up it also says, every few seconds, that it is still trying to join through its seeds.
+/// is Up it also says, every few seconds, that it is still trying to join, and through whom
+/// (its seeds, or its discovery).
 /// </summary>
 public sealed class MembershipListener : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan JoinReminderInterval = TimeSpan.FromSeconds(10);
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IReadOnlyList<string> _seeds;
+    private readonly string _joinThrough;
     private readonly DateTime _startedAt = DateTime.UtcNow;
 
     // The membership as the events so far describe it. Cluster.State is updated separately and
@@ -24,9 +25,9 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
     private readonly HashSet<Address> _unreachable = [];
     private Address? _leader;
 
-    public MembershipListener(IReadOnlyList<string> seeds)
+    public MembershipListener(string joinThrough)
     {
-        _seeds = seeds;
+        _joinThrough = joinThrough;
         Receive<IMemberEvent>(evt =>
         {
             if (evt is MemberRemoved)
@@ -64,7 +65,8 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IReadOnlyList<string> seeds) => Akka.Actor.Props.Create(() => new MembershipListener(seeds));
+    /// <param name="joinThrough">whom the node asks to let it in, for the log (its seeds, or its discovery)</param>
+    public static Props Props(string joinThrough) => Akka.Actor.Props.Create(() => new MembershipListener(joinThrough));
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -103,10 +105,10 @@ public sealed class MembershipListener : ReceiveActor, IWithTimers
             return;
         }
 
-        _log.Warning("NotJoined self={0} status={1} after {2:0}s: no seed node ({3}) has let this node in yet; still trying",
+        _log.Warning("NotJoined self={0} status={1} after {2:0}s: not let in yet through {3}; still trying",
             AddressFormat.Short(_cluster.SelfAddress),
             _cluster.SelfMember.Status == MemberStatus.Removed ? "not-a-member" : _cluster.SelfMember.Status.ToString(),
-            (DateTime.UtcNow - _startedAt).TotalSeconds, string.Join(", ", _seeds));
+            (DateTime.UtcNow - _startedAt).TotalSeconds, _joinThrough);
     }
 
     private sealed class JoinReminder

@@ -50,6 +50,9 @@ public static class EventClusterAkkaExtensions
             builder.AddSetup(RemoteTls.Setup(certificate));
         }
 
+        // Without seeds the bootstrap forms or joins the cluster.
+        settings.Discovery?.AddTo(builder, settings.Host, settings.BindHost);
+
         builder
             .AddHocon(EventClusterSerializer.Binding, HoconAddMode.Prepend)
             .AddHocon(TypeNameRefusal.Hocon, HoconAddMode.Prepend)
@@ -126,7 +129,7 @@ public static class EventClusterAkkaExtensions
                 var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks, settings.ApiToken), IngressActor.Name);
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
-                system.ActorOf(MembershipListener.Props(settings.Seeds), "membership-listener");
+                system.ActorOf(MembershipListener.Props(settings.JoinDescription), "membership-listener");
                 system.ActorOf(ShardDistributionReporter.Props(region), ShardDistributionReporter.Name);
                 system.ActorOf(ShardPreallocator.Props(region), "shard-preallocator");
                 // Sharding hands shards off in the phase after this one; tell the others first.

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 
 namespace EventCluster.Node.Hosting;
 
@@ -19,6 +20,14 @@ public static class NodeLifetime
 
     /// <summary>The process exit code: <see cref="StoppedByFailureExitCode"/> after such a stop, else what the host set.</summary>
     public static int ExitCode => StoppedByFailure ? StoppedByFailureExitCode : Environment.ExitCode;
+
+    /// <summary>Logs <paramref name="reason"/> as the reason this node cannot go on, and stops it with <see cref="StoppedByFailureExitCode"/>.</summary>
+    public static Task StopForFailureAsync(ActorSystem system, string reason)
+    {
+        StoppedByFailure = true;
+        Logging.GetLogger(system, "EventCluster.Node").Error("Stopping: {0}", reason);
+        return CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.UnknownReason.Instance);
+    }
 
     /// <summary>Watches <paramref name="system"/> on behalf of the host.</summary>
     public static void Watch(ActorSystem system, IHostApplicationLifetime? lifetime, ILogger logger)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Journal;
 using Microsoft.Extensions.Configuration;
@@ -30,6 +31,12 @@ public sealed class NodeOptions
     public string? StreamHeartbeat { get; set; }
     public string? RecentEvents { get; set; }
     public string? WebhookAllowedHosts { get; set; }
+    public string? Discovery { get; set; }
+    public string? ManagementPort { get; set; }
+    public string? DiscoveryEndpoints { get; set; }
+    public string? DiscoveryLabelSelector { get; set; }
+    public string? RequiredContactPoints { get; set; }
+    public string? StableMargin { get; set; }
 
     /// <summary>Binds and validates the options of <paramref name="configuration"/>; throws <see cref="OptionsValidationException"/> naming each bad one.</summary>
     public static NodeOptions Read(IConfiguration configuration)
@@ -71,19 +78,27 @@ public sealed class NodeOptions
         StreamHeartbeat = Read(nameof(StreamHeartbeat));
         RecentEvents = Read(nameof(RecentEvents));
         WebhookAllowedHosts = Read(nameof(WebhookAllowedHosts));
+        Discovery = Read(nameof(Discovery));
+        ManagementPort = Read(nameof(ManagementPort));
+        DiscoveryEndpoints = Read(nameof(DiscoveryEndpoints));
+        DiscoveryLabelSelector = Read(nameof(DiscoveryLabelSelector));
+        RequiredContactPoints = Read(nameof(RequiredContactPoints));
+        StableMargin = Read(nameof(StableMargin));
     }
 
     internal static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }
 
 /// <summary>The rules of the node's options, each failure in the words of the option it is about.</summary>
-public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
+public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
 {
     /// <summary>The range of each whole-number option, with its default.</summary>
     internal static readonly (int Default, int Min, int Max) MaxStreams = (100, 1, 100_000),
         StreamBuffer = (1000, 10, 1_000_000),
         StreamHeartbeat = (15, 1, 3600),
-        RecentEvents = (20_000, 1000, 10_000_000);
+        RecentEvents = (20_000, 1000, 10_000_000),
+        RequiredContactPoints = (2, 1, 1000),
+        StableMarginSeconds = (5, 1, 600);
 
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, NodeOptions options)
@@ -104,7 +119,68 @@ public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
         yield return Count("--stream-buffer", options.StreamBuffer, StreamBuffer);
         yield return Count("--stream-heartbeat", options.StreamHeartbeat, StreamHeartbeat);
         yield return Count("--recent-events", options.RecentEvents, RecentEvents);
+        foreach (var failure in DiscoveryFailures(options))
+            yield return failure;
     }
+
+    // Static seeds are the default; discovery replaces them only when --discovery is given, and its
+    // options mean nothing without it. Both at once would leave unclear who forms the cluster.
+    private static IEnumerable<string?> DiscoveryFailures(NodeOptions options)
+    {
+        var method = options.Discovery?.ToLowerInvariant();
+        var given = new (string Option, string? Value)[]
+        {
+            ("--management-port", options.ManagementPort), ("--discovery-endpoints", options.DiscoveryEndpoints),
+            ("--discovery-label-selector", options.DiscoveryLabelSelector), ("--required-contact-points", options.RequiredContactPoints),
+            ("--stable-margin", options.StableMargin),
+        }.Where(option => option.Value is not null).Select(option => option.Option).ToList();
+        if (method is null)
+        {
+            yield return given.Count > 0 ? $"{given[0]} is given without --discovery (config or kubernetes)" : null;
+            yield break;
+        }
+
+        if (!ClusterDiscovery.Methods.Contains(method))
+        {
+            yield return $"--discovery '{options.Discovery}' is not a discovery method (config or kubernetes)";
+            yield break;
+        }
+
+        if (options.Seeds is not null)
+            yield return "--seeds and --discovery exclude each other: with discovery the nodes find each other " +
+                         "through their management endpoints; give one of the two";
+        yield return Port("--management-port", options.ManagementPort, allowZero: false);
+        yield return Count("--required-contact-points", options.RequiredContactPoints, RequiredContactPoints);
+        yield return Count("--stable-margin", options.StableMargin, StableMarginSeconds);
+        if (method == ClusterDiscovery.Config)
+        {
+            if (options.DiscoveryLabelSelector is not null)
+                yield return "--discovery-label-selector is for --discovery kubernetes, not config";
+            if (options.DiscoveryEndpoints is null)
+            {
+                yield return "--discovery config needs --discovery-endpoints: the management endpoints (host:port,...) of the nodes";
+                yield break;
+            }
+
+            yield return Parses("--discovery-endpoints", options.DiscoveryEndpoints,
+                value => SeedList.ParseEndpoints(value, "--discovery-endpoints", "discovery endpoint"), prefix: "");
+            if (int.TryParse(options.RequiredContactPoints, CultureInfo.InvariantCulture, out var required) &&
+                options.DiscoveryEndpoints.Split(',', StringSplitOptions.RemoveEmptyEntries).Length is var listed && required > listed)
+                yield return $"--required-contact-points {required} is more than the {listed} --discovery-endpoints: the cluster could never form";
+        }
+        else
+        {
+            if (options.DiscoveryEndpoints is not null)
+                yield return "--discovery-endpoints is for --discovery config, not kubernetes";
+            if (options.DiscoveryLabelSelector is { } selector && !LabelSelector().IsMatch(selector))
+                yield return $"--discovery-label-selector '{selector}' is not a Kubernetes label selector (for example app.kubernetes.io/name=eventcluster)";
+        }
+    }
+
+    // The characters of equality- and set-based selectors (app=x,tier!=y,env in (a,b),!canary). Braces
+    // would break the discovery plugin, which formats the selector; the API server checks the rest.
+    [GeneratedRegex(@"^[A-Za-z0-9!][A-Za-z0-9._/=!,() -]*$")]
+    private static partial Regex LabelSelector();
 
     private static IEnumerable<string> Failures(NodeOptions options) => FailuresOrNull(options).OfType<string>();
 

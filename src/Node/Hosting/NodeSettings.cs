@@ -34,7 +34,8 @@ public sealed record NodeSettings(
     int StreamBuffer = 1000,
     int StreamHeartbeatSeconds = 15,
     int RecentEvents = 20_000,
-    IReadOnlySet<string>? WebhookAllowedHosts = null)
+    IReadOnlySet<string>? WebhookAllowedHosts = null,
+    ClusterDiscovery? Discovery = null)
 {
     /// <summary>The options, their variables, configuration keys and meanings, and the value each takes, as --help lists them.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning, string ValueName)> Options =
@@ -60,10 +61,25 @@ public sealed record NodeSettings(
             "recent events kept in memory for live subscribers (default 20000)", "COUNT"),
         ("--webhook-allowed-hosts", "EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS", "WebhookAllowedHosts",
             "comma-separated host names webhook subscriptions may call (default: any)", "HOST,..."),
+        ("--discovery", "EVENTCLUSTER_DISCOVERY", "Discovery",
+            "form or join the cluster through Akka.Management cluster bootstrap instead of --seeds: config or kubernetes (default: off)", "METHOD"),
+        ("--management-port", "EVENTCLUSTER_MANAGEMENT_PORT", "ManagementPort",
+            "Akka.Management HTTP port the bootstrap probes, with --discovery (default 8558)", "PORT"),
+        ("--discovery-endpoints", "EVENTCLUSTER_DISCOVERY_ENDPOINTS", "DiscoveryEndpoints",
+            "comma-separated management endpoints (host:management-port) of the nodes, for --discovery config", "HOST:PORT,..."),
+        ("--discovery-label-selector", "EVENTCLUSTER_DISCOVERY_LABEL_SELECTOR", "DiscoveryLabelSelector",
+            $"label selector of the node pods, for --discovery kubernetes (default {ClusterDiscovery.DefaultLabelSelector})", "SELECTOR"),
+        ("--required-contact-points", "EVENTCLUSTER_REQUIRED_CONTACT_POINTS", "RequiredContactPoints",
+            "nodes that must answer before the lowest of them forms a new cluster, with --discovery (default 2)", "COUNT"),
+        ("--stable-margin", "EVENTCLUSTER_STABLE_MARGIN", "StableMargin",
+            "seconds the discovered nodes must stay unchanged before a new cluster is formed, with --discovery (default 5)", "SECONDS"),
     ];
 
     /// <summary>The Akka address of this node.</summary>
     public string SelfAddress => $"{Protocol}://{ClusterNames.SystemName}@{Host}:{Port}";
+
+    /// <summary>Whom this node asks to let it in, for the log: its seeds, or its discovery.</summary>
+    public string JoinDescription => Discovery?.Description ?? $"seeds {string.Join(",", Seeds)}";
 
     /// <summary>The Akka addresses of the seed nodes.</summary>
     public IReadOnlyList<string> SeedAddresses => Seeds.Select(seed => $"{Protocol}://{ClusterNames.SystemName}@{seed}").ToList();
@@ -118,7 +134,9 @@ public sealed record NodeSettings(
         var host = options.Host ?? "127.0.0.1";
         var port = Number(options.Port, 4053);
         var httpPort = Number(options.HttpPort, port + 1000 <= 65535 ? port + 1000 : 0);
-        var seeds = SeedList.Parse(options.Seeds ?? "127.0.0.1:4053");
+        var discovery = options.Discovery is { } method ? DiscoveryOf(method.ToLowerInvariant(), options) : null;
+        // Discovery replaces the seeds: the validator refuses both at once.
+        var seeds = discovery is null ? SeedList.Parse(options.Seeds ?? "127.0.0.1:4053") : [];
         var journal = JournalSettings.Parse(options.Journal ?? JournalSettings.Default).ForNode($"{host}:{port}");
         var dataDir = Path.GetFullPath(options.DataDir ?? Path.Combine("data", $"node-{port}"));
         var tls = options.TlsCertificate is { } certificate ? LoadCertificate(certificate, options.TlsPassword) : null;
@@ -129,8 +147,19 @@ public sealed record NodeSettings(
             Number(options.StreamHeartbeat, NodeOptionsValidator.StreamHeartbeat.Default),
             Number(options.RecentEvents, NodeOptionsValidator.RecentEvents.Default),
             options.WebhookAllowedHosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .ToHashSet(StringComparer.OrdinalIgnoreCase));
+                .ToHashSet(StringComparer.OrdinalIgnoreCase),
+            discovery);
     }
+
+    private static ClusterDiscovery DiscoveryOf(string method, NodeOptions options) => new(
+        method,
+        Number(options.ManagementPort, ClusterDiscovery.DefaultManagementPort),
+        method == ClusterDiscovery.Config
+            ? SeedList.ParseEndpoints(options.DiscoveryEndpoints!, "--discovery-endpoints", "discovery endpoint")
+            : [],
+        method == ClusterDiscovery.Kubernetes ? options.DiscoveryLabelSelector ?? ClusterDiscovery.DefaultLabelSelector : null,
+        Number(options.RequiredContactPoints, NodeOptionsValidator.RequiredContactPoints.Default),
+        TimeSpan.FromSeconds(Number(options.StableMargin, NodeOptionsValidator.StableMarginSeconds.Default)));
 
     private static X509Certificate2 LoadCertificate(string path, string? password)
     {

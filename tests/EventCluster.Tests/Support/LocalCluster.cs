@@ -197,7 +197,7 @@ public sealed class LocalCluster : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>The members <paramref name="node"/> sees; null while it does not answer.</summary>
-    private static async Task<JsonNode?> MembersSeenByAsync(NodeProcess node)
+    public static async Task<JsonNode?> MembersSeenByAsync(NodeProcess node)
     {
         try
         {

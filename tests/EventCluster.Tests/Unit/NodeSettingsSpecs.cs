@@ -47,6 +47,47 @@ public sealed class NodeSettingsSpecs
         Assert.Equal(["akka.tcp://eventcluster@10.0.0.1:4053", "akka.tcp://eventcluster@10.0.0.2:4053"], settings.SeedAddresses);
     }
 
+    [Fact]
+    public void Should_keep_static_seeds_unless_discovery_is_given()
+    {
+        var settings = NodeSettings.Load([], Env(), Config());
+
+        Assert.Null(settings.Discovery);
+        Assert.Equal("seeds 127.0.0.1:4053", settings.JoinDescription);
+    }
+
+    [Fact]
+    public void Should_replace_the_seeds_by_config_discovery_with_its_options_from_the_environment()
+    {
+        var env = Env(new()
+        {
+            ["EVENTCLUSTER_DISCOVERY"] = "config",
+            ["EVENTCLUSTER_DISCOVERY_ENDPOINTS"] = "10.0.0.1:8558, 10.0.0.2:8558,10.0.0.3:8558",
+            ["EVENTCLUSTER_REQUIRED_CONTACT_POINTS"] = "3",
+            ["EVENTCLUSTER_STABLE_MARGIN"] = "10",
+        });
+
+        var settings = NodeSettings.Load(["--management-port", "9000"], env, Config());
+
+        Assert.Empty(settings.Seeds);
+        var discovery = settings.Discovery!;
+        Assert.Equal((ClusterDiscovery.Config, 9000, (string?)null, 3, TimeSpan.FromSeconds(10)),
+            (discovery.Method, discovery.ManagementPort, discovery.LabelSelector, discovery.RequiredContactPoints, discovery.StableMargin));
+        Assert.Equal(["10.0.0.1:8558", "10.0.0.2:8558", "10.0.0.3:8558"], discovery.Endpoints);
+        Assert.StartsWith("config discovery of 10.0.0.1:8558,", settings.JoinDescription);
+    }
+
+    [Fact]
+    public void Should_read_kubernetes_discovery_from_appsettings_with_the_documented_defaults()
+    {
+        var settings = NodeSettings.Load([], Env(), Config(new() { ["EventCluster:Discovery"] = "Kubernetes" }));
+
+        var discovery = settings.Discovery!;
+        Assert.Equal((ClusterDiscovery.Kubernetes, 8558, "app.kubernetes.io/name=eventcluster", 2, TimeSpan.FromSeconds(5)),
+            (discovery.Method, discovery.ManagementPort, discovery.LabelSelector, discovery.RequiredContactPoints, discovery.StableMargin));
+        Assert.Empty(discovery.Endpoints);
+    }
+
     [Theory]
     [InlineData("--host=", "needs a value")]
     [InlineData("--port 1 --port 2", "given twice")]
@@ -57,6 +98,17 @@ public sealed class NodeSettingsSpecs
     [InlineData("--prot 4053", "unknown option '--prot'")]
     [InlineData("--port", "option --port needs a value")]
     [InlineData("4053", "unexpected argument '4053'")]
+    [InlineData("--discovery dns", "--discovery 'dns' is not a discovery method (config or kubernetes)")]
+    [InlineData("--discovery config", "--discovery config needs --discovery-endpoints")]
+    [InlineData("--seeds a:1 --discovery kubernetes", "--seeds and --discovery exclude each other")]
+    [InlineData("--stable-margin 3", "--stable-margin is given without --discovery")]
+    [InlineData("--discovery kubernetes --discovery-endpoints a:1", "--discovery-endpoints is for --discovery config")]
+    [InlineData("--discovery config --discovery-endpoints a:1 --discovery-label-selector app=x", "--discovery-label-selector is for --discovery kubernetes")]
+    [InlineData("--discovery config --discovery-endpoints a:1,b", "discovery endpoint 'b' is not host:port")]
+    [InlineData("--discovery config --discovery-endpoints a:1,b:1 --required-contact-points 3", "more than the 2 --discovery-endpoints")]
+    [InlineData("--discovery kubernetes --management-port 0", "--management-port '0' is not a port")]
+    [InlineData("--discovery kubernetes --stable-margin 0", "--stable-margin '0' must be a whole number from 1 to 600")]
+    [InlineData("--discovery kubernetes --discovery-label-selector app={0}", "is not a Kubernetes label selector")]
     public void Should_refuse_bad_options_with_a_clear_reason(string arguments, string reason)
     {
         var error = Assert.Throws<NodeOptionsException>(() => NodeSettings.Load(arguments.Split(' '), Env(), Config()));
