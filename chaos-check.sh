@@ -48,7 +48,7 @@ trap 'echo "interrupted"; exit 130' INT TERM
 
 start_node() {
   local i=$1 port=$((base + $1))
-  dotnet "$node_dll" --port "$port" --http-port $((port + 1000)) --seeds "$seeds" --journal "$journal" \
+  dotnet "$node_dll" --port "$port" --http-port $((port + 1000)) --seeds "$seeds" --journal "$journal" --webhook-allowed-hosts 127.0.0.1 \
     --data-dir "$work/node-$port" >>"$work/node-$port.log" 2>&1 &
   pids[i]=$!
 }

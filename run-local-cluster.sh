@@ -43,7 +43,8 @@ for ((i = 0; i < nodes; i++)); do
   # Each node runs in its own process group so that Ctrl-C reaches only this script, which then
   # asks every node to leave in turn instead of killing them all at once.
   # The log prefixer ignores Ctrl-C too, so it keeps printing while the node says goodbye.
-  setsid dotnet "$node_dll" --port "$port" --seeds "$seeds" --journal "$journal" \
+  # Webhook receivers of a development cluster live on this machine: loopback is allowed here only.
+  setsid dotnet "$node_dll" --port "$port" --seeds "$seeds" --journal "$journal" --webhook-allowed-hosts 127.0.0.1 \
     > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
 done

@@ -72,6 +72,8 @@ public sealed class BenchCluster : IAsyncDisposable
                  {
                      _repository.NodeDll, "--port", port.ToString(), "--http-port", HttpPortOf(port).ToString(), "--seeds", Seeds,
                      "--journal", _journal, "--data-dir", Path.Combine(_workDir, $"node-{port}"),
+                     // The webhook run's receiver is on this machine, which nodes refuse by default.
+                     "--webhook-allowed-hosts", "127.0.0.1",
                  })
             start.ArgumentList.Add(arg);
         Repository.ScrubEnvironment(start);

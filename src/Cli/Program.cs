@@ -25,6 +25,8 @@ static async Task<int> RunAsync(ParseResult parse)
     {
         if (parsed.Command == "certs")
             return CertsCommand.Run(parsed);
+        if (parsed.Command == "tokens")
+            return TokensCommand.Run(parsed);
         var connection = new ConnectionSettings(
             ParseSeeds(parsed.Value<string>("--seeds") ?? Environment.GetEnvironmentVariable("EVENTCLUSTER_SEEDS")
                 ?? string.Join(",", EventClusterClientOptions.DefaultSeeds)),

@@ -1,4 +1,3 @@
-using EventCluster.Node.Api;
 using EventCluster.Node.Hosting;
 using EventCluster.Node.Journal;
 
@@ -31,13 +30,7 @@ catch (NodeOptionsException ex)
 IHost host;
 if (settings.HttpPort > 0)
 {
-    var web = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-    web.ConfigureEventClusterNode(settings);
-    web.Services.AddEventClusterApi(new ApiOptions(settings.MaxStreams, settings.StreamBuffer, settings.StreamHeartbeatSeconds, settings.ApiToken));
-    web.WebHost.UseUrls($"http://{(settings.BindHost == "0.0.0.0" ? "*" : settings.BindHost)}:{settings.HttpPort}");
-    var app = web.Build();
-    app.MapEventClusterApi();
-    host = app;
+    host = NodeWebApplication.Build(settings);
 }
 else
 {
@@ -62,8 +55,9 @@ catch (JournalUnavailableException ex)
     return 1;
 }
 
-log.LogInformation("Starting node {Address} (bind {BindHost}, HTTP {HttpPort}), joins through {Join}, journal {Journal}, data {DataDir}",
-    settings.SelfAddress, settings.BindHost, settings.HttpPort == 0 ? "off" : settings.HttpPort.ToString(),
+log.LogInformation("Starting node {Address} (bind {BindHost}, {Scheme} {HttpPort}, API tokens {Tokens}), joins through {Join}, journal {Journal}, data {DataDir}",
+    settings.SelfAddress, settings.BindHost, settings.HttpCertificate is null ? "HTTP" : "HTTPS", settings.HttpPort == 0 ? "off" : settings.HttpPort.ToString(),
+    settings.Tokens.Required ? string.Join(",", settings.Tokens.Entries.Select(t => t.Name)) : "none (the API is open)",
     settings.JoinDescription, settings.Journal.Description, settings.DataDir);
 try
 {

@@ -76,7 +76,7 @@ public static class CommandTree
             json()));
         root.Add(Leaf("groups", "Every consumer group with its position and lag", run, json()));
 
-        var token = () => Text("--api-token", "TOKEN", "The nodes' API token (env EVENTCLUSTER_API_TOKEN)");
+        var token = () => Text("--api-token", "TOKEN", "A token of the nodes with the admin scope (env EVENTCLUSTER_API_TOKEN)");
         var name = () => Text("--name", "NAME", "The subscription's name", required: true);
         var webhooks = new Command("webhooks", "Subscriptions the cluster delivers by HTTP POST");
         webhooks.Add(Leaf("add", "Add a webhook subscription", run,
@@ -107,7 +107,14 @@ public static class CommandTree
         var certs = new Command("certs", "Development TLS certificates");
         certs.Add(Leaf("create", "A development TLS certificate for a cluster (DIR/eventcluster.pfx and its password)", run,
             Text("--out", "DIR", "The directory to write to", required: true)));
+        certs.Add(Leaf("http", "A development HTTPS certificate for the nodes' HTTP port (DIR/http.pem with its key; DIR/http-ca.pem for clients)", run,
+            Text("--out", "DIR", "The directory to write to", required: true),
+            Many("--host", "NAME", "A host name or address clients use besides localhost, 127.0.0.1 and ::1 (repeatable)")));
         root.Add(certs);
+
+        var tokens = new Command("tokens", "API tokens for the nodes' --api-tokens file");
+        tokens.Add(Leaf("hash", "Print the SHA-256 (hex) of the token read from standard input", run));
+        root.Add(tokens);
 
         return root;
     }

@@ -3,16 +3,23 @@ using Akka.Cluster;
 using Akka.Hosting;
 using EventCluster.Node.Cluster;
 using EventCluster.Node.Entities;
+using EventCluster.Node.Security;
 
 namespace EventCluster.Node.Api;
 
-/// <summary>The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard.</summary>
+/// <summary>
+/// The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard.
+/// Each <c>/api</c> endpoint declares the scope it needs (<see cref="ApiAccess"/>); health, the dashboard page and
+/// (unless <see cref="ApiOptions.MetricsNeedToken"/>) <c>/metrics</c> are open.
+/// </summary>
 public static class ApiEndpoints
 {
     /// <summary>Maps the endpoints onto the node's web application; the services come from <see cref="ApiServiceCollectionExtensions.AddEventClusterApi"/>.</summary>
     public static WebApplication MapEventClusterApi(this WebApplication app)
     {
-        // Enforces the stream endpoint's concurrency policy from AddEventClusterApi.
+        // Tokens first, so a refused caller takes no stream permit; then the stream endpoint's
+        // concurrency policy from AddEventClusterApi.
+        app.UseApiAccess();
         app.UseRateLimiter();
         app.MapGet("/health/live", () => Results.Text("live\n"));
         app.MapGet("/health/ready", (ActorSystem system, ActorRegistry registry) =>
@@ -36,7 +43,15 @@ public static class ApiEndpoints
             {
                 return Results.Problem("the cluster did not answer in time", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-        });
+        }).RequireScope(ApiScope.Read);
+        // The dashboard's way into the stream: EventSource cannot send a header, so it trades its
+        // token for a ticket it may put in the stream's URL (see StreamTickets).
+        app.MapPost("/api/stream-tickets", (HttpContext http, ApiOptions options, StreamTickets tickets) =>
+        {
+            var entry = options.Tokens.Find(ApiAccess.BearerToken(http)) ?? new ApiTokenEntry("anyone", ApiScope.All, []);
+            return Results.Json(new { ticket = tickets.Issue(entry), expiresInSeconds = (int)StreamTickets.Lifetime.TotalSeconds },
+                statusCode: StatusCodes.Status201Created);
+        }).RequireScope(ApiScope.Read);
         app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"));
         app.MapMetricsEndpoints();
         app.MapEventEndpoints();

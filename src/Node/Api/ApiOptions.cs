@@ -1,8 +1,11 @@
+using EventCluster.Node.Security;
+
 namespace EventCluster.Node.Api;
 
 /// <summary>The settings of the node's HTTP API.</summary>
 /// <param name="MaxStreams">Server-Sent Event streams served at once; more get 503 (<c>--max-streams</c>).</param>
 /// <param name="StreamBuffer">Live events buffered per stream before its reader counts as too slow (<c>--stream-buffer</c>).</param>
 /// <param name="StreamHeartbeatSeconds">Seconds between heartbeat comments on a quiet stream (<c>--stream-heartbeat</c>).</param>
-/// <param name="ApiToken">Bearer token required by the write endpoints, or null for none (<c>--api-token</c>).</param>
-public sealed record ApiOptions(int MaxStreams, int StreamBuffer, int StreamHeartbeatSeconds, string? ApiToken);
+/// <param name="Tokens">The tokens the API accepts; none: every endpoint is open (<c>--api-tokens</c>, <c>--api-token</c>).</param>
+/// <param name="MetricsNeedToken">Whether <c>GET /metrics</c> needs a token with the read scope, like <c>/api</c> (<c>--metrics-token</c>).</param>
+public sealed record ApiOptions(int MaxStreams, int StreamBuffer, int StreamHeartbeatSeconds, ApiTokens Tokens, bool MetricsNeedToken = false);

@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace EventCluster.Node.Api;
 
-/// <summary>What every HTTP endpoint of the node answers alike: problems, the API token, JSON errors.</summary>
+/// <summary>What every HTTP endpoint of the node answers alike: problems, JSON errors.</summary>
 public static class ApiResults
 {
     /// <summary>An <c>application/problem+json</c> answer.</summary>
@@ -15,14 +15,6 @@ public static class ApiResults
     {
         http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Problem(StatusCodes.Status503ServiceUnavailable, title, detail);
-    }
-
-    /// <summary>The bearer token of the request's <c>Authorization</c> header, or null.</summary>
-    public static string? BearerToken(HttpContext http)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using EventCluster.Node.Security;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace EventCluster.Node.Api;
@@ -12,6 +13,7 @@ public static class ApiServiceCollectionExtensions
     public static IServiceCollection AddEventClusterApi(this IServiceCollection services, ApiOptions options)
     {
         services.AddSingleton(options);
+        services.AddSingleton(new StreamTickets(TimeProvider.System));
         services.AddRateLimiter(limiter =>
         {
             // A stream holds its permit for as long as it is open; no queue, so a stream beyond

@@ -7,6 +7,7 @@ using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Ingress;
+using EventCluster.Node.Security;
 using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Node.Api;
@@ -41,21 +42,14 @@ public static class EventEndpoints
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapEventEndpoints(this WebApplication app)
     {
-        app.MapPost("/api/events", SubmitAsync);
-        app.MapGet("/api/entities/{id}", GetStateAsync);
+        app.MapPost("/api/events", SubmitAsync).RequireScope(ApiScope.Write);
+        app.MapGet("/api/entities/{id}", GetStateAsync).RequireScope(ApiScope.Read);
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, ApiOptions options, ActorSystem system)
+    private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, ActorSystem system)
     {
         var metrics = NodeMetrics.Of(system);
-        if (!Security.ApiToken.Matches(options.ApiToken, ApiResults.BearerToken(http)))
-        {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
-                "this node requires 'Authorization: Bearer <token>' on write endpoints (EVENTCLUSTER_API_TOKEN)");
-        }
-
         if (!http.Request.HasJsonContentType())
         {
             metrics.EventRejected();

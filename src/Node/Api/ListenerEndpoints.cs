@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
+using EventCluster.Node.Security;
 using EventCluster.Node.Subscriptions;
 using Microsoft.Extensions.Primitives;
 
@@ -17,9 +18,10 @@ public static class ListenerEndpoints
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapListenerEndpoints(this WebApplication app)
     {
-        app.MapGet("/api/entities/{id}/events", HistoryAsync);
-        app.MapGet("/api/groups", GroupsAsync);
-        app.MapGet("/api/events/stream", StreamAsync).RequireRateLimiting(ApiServiceCollectionExtensions.StreamPolicy);
+        app.MapGet("/api/entities/{id}/events", HistoryAsync).RequireScope(ApiScope.Read);
+        app.MapGet("/api/groups", GroupsAsync).RequireScope(ApiScope.Read);
+        app.MapGet("/api/events/stream", StreamAsync).RequireScope(ApiScope.Read).AcceptStreamTicket()
+            .RequireRateLimiting(ApiServiceCollectionExtensions.StreamPolicy);
         return app;
     }
 
@@ -86,7 +88,7 @@ public static class ListenerEndpoints
     {
         IResult Bad(string title, string detail) => Problem(StatusCodes.Status400BadRequest, title, detail);
 
-        if (UnknownParameter(request.HttpContext, "from", "type", "entity", "entityPrefix") is { } unknown)
+        if (UnknownParameter(request.HttpContext, "from", "type", "entity", "entityPrefix", ApiAccess.TicketParameter) is { } unknown)
             return (0, EventFilter.All, unknown);
         var types = request.Query["type"].Where(t => t is not null).Select(t => t!).ToList();
         var entity = Single(request.Query["entity"]);

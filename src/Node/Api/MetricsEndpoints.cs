@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Messages.Webhooks;
+using EventCluster.Node.Security;
 using EventCluster.Node.Telemetry;
 using EventCluster.Node.Webhooks;
 
@@ -43,12 +44,14 @@ public static class MetricsEndpoints
     {
         // The webhook figures come from the journal database: read them before the exporter
         // collects, since the instruments' callbacks cannot wait for a query.
-        app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null,
+        var scrape = app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null,
             configureBranchedPipeline: branch => branch.Use(async (http, next) =>
             {
                 await ReadWebhooksAsync(http.RequestServices);
                 await next(http);
             }), optionsName: null);
+        if (app.Services.GetRequiredService<ApiOptions>().MetricsNeedToken)
+            scrape.RequireScope(ApiScope.Read);
         app.MapGet("/api/metrics", async (HttpContext http, ActorSystem system) =>
         {
             await ReadWebhooksAsync(http.RequestServices);
@@ -56,7 +59,7 @@ public static class MetricsEndpoints
             return Results.Json(new NodeFigures(metrics.Accepted, metrics.Duplicates, metrics.Rejected, metrics.ActiveEntities,
                 metrics.PersistCount, metrics.PersistTotal.TotalSeconds, metrics.ShardsByNode(), metrics.MembersByStatus(),
                 metrics.Webhooks.Select(w => new WebhookFigures(w.Name, w.Position, w.Lag, w.Delivered, w.Retries, w.Parked)).ToList()));
-        });
+        }).RequireScope(ApiScope.Read);
         return app;
     }
 

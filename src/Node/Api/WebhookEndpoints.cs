@@ -5,7 +5,6 @@ using Akka.Actor;
 using Akka.Hosting;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Webhooks;
-using EventCluster.Node.Hosting;
 using EventCluster.Node.Security;
 using EventCluster.Node.Webhooks;
 
@@ -13,7 +12,7 @@ namespace EventCluster.Node.Api;
 
 /// <summary>
 /// <c>/api/subscriptions</c>: webhook subscriptions the cluster delivers, managed from any node.
-/// With an API token set, every call needs <c>Authorization: Bearer &lt;token&gt;</c>.
+/// When the node has tokens, every call needs one with the admin scope.
 /// </summary>
 public static class WebhookEndpoints
 {
@@ -33,29 +32,29 @@ public static class WebhookEndpoints
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapWebhookEndpoints(this WebApplication app)
     {
-        app.MapPost("/api/subscriptions", AddAsync);
-        app.MapGet("/api/subscriptions", async (HttpContext http, ActorRegistry registry) =>
-            Refusal(http, reading: true) ?? Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), null, null)), answer =>
+        // Subscriptions reveal where events go and can send them anywhere allowed: admin only.
+        var subscriptions = app.MapGroup("/api/subscriptions").RequireScope(ApiScope.Admin);
+        subscriptions.MapPost("", AddAsync);
+        subscriptions.MapGet("", async (HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), null, null)), answer =>
                 Results.Json(new { subscriptions = answer.Webhooks }, ResponseOptions)));
-        app.MapGet("/api/subscriptions/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
-            Refusal(http, reading: true) ?? Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), name, null)), answer =>
+        subscriptions.MapGet("/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), name, null)), answer =>
             {
                 var shown = JsonSerializer.SerializeToNode(answer.Webhooks[0], ResponseOptions)!.AsObject();
                 shown["parkedEvents"] = JsonSerializer.SerializeToNode(answer.Parked, ResponseOptions);
                 return Results.Json(shown);
             }));
-        app.MapDelete("/api/subscriptions/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
-            Refusal(http, reading: false) ?? Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, null)), _ => Results.NoContent()));
-        app.MapPost("/api/subscriptions/{name}/parked/replay", async (string name, HttpContext http, ActorRegistry registry) =>
-            Refusal(http, reading: false) ?? Answer(http, await AskAsync(registry, new ReplayParked(NewId(), name, null)), answer =>
+        subscriptions.MapDelete("/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, null)), _ => Results.NoContent()));
+        subscriptions.MapPost("/{name}/parked/replay", async (string name, HttpContext http, ActorRegistry registry) =>
+            Answer(http, await AskAsync(registry, new ReplayParked(NewId(), name, null)), answer =>
                 Results.Json(new { replaying = answer.Reason }, statusCode: StatusCodes.Status202Accepted)));
         return app;
     }
 
     private static async Task<IResult> AddAsync(HttpContext http, ActorRegistry registry)
     {
-        if (Refusal(http, reading: false) is { } refused)
-            return refused;
         if (!http.Request.HasJsonContentType())
             return Problem(StatusCodes.Status415UnsupportedMediaType, "unsupported media type",
                 $"the body must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
@@ -127,17 +126,6 @@ public static class WebhookEndpoints
         {
             return null;
         }
-    }
-
-    /// <summary>401 when the node has an API token and the request does not bear it; null when it may go on.</summary>
-    private static IResult? Refusal(HttpContext http, bool reading)
-    {
-        var settings = http.RequestServices.GetRequiredService<NodeSettings>();
-        if (ApiToken.Matches(settings.ApiToken, ApiResults.BearerToken(http)))
-            return null;
-        http.Response.Headers.WWWAuthenticate = "Bearer";
-        return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
-            $"this node requires its API token to {(reading ? "read" : "manage")} webhook subscriptions (EVENTCLUSTER_API_TOKEN)");
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");

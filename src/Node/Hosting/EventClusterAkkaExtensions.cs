@@ -32,7 +32,7 @@ public static class EventClusterAkkaExtensions
     public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddWebhookDelivery(new WebhookOptions { AllowedHosts = settings.WebhookAllowedHosts });
+        services.AddWebhookDelivery(new WebhookOptions { Addresses = settings.WebhookAddresses });
         services.AddAkka(ClusterNames.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
         return services;
     }
@@ -126,7 +126,7 @@ public static class EventClusterAkkaExtensions
 
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
-                var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks, settings.ApiToken), IngressActor.Name);
+                var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks, settings.Tokens), IngressActor.Name);
                 registry.Register<IngressActor>(ingress);
                 ClusterClientReceptionist.Get(system).RegisterService(ingress);
                 system.ActorOf(MembershipListener.Props(settings.JoinDescription), "membership-listener");

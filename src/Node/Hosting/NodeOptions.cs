@@ -26,6 +26,10 @@ public sealed class NodeOptions
     public string? TlsCertificate { get; set; }
     public string? TlsPassword { get; set; }
     public string? ApiToken { get; set; }
+    public string? ApiTokens { get; set; }
+    public string? ProtectMetrics { get; set; }
+    public string? HttpCertificate { get; set; }
+    public string? HttpCertificatePassword { get; set; }
     public string? MaxStreams { get; set; }
     public string? StreamBuffer { get; set; }
     public string? StreamHeartbeat { get; set; }
@@ -73,6 +77,10 @@ public sealed class NodeOptions
         TlsCertificate = Read(nameof(TlsCertificate));
         TlsPassword = Read(nameof(TlsPassword));
         ApiToken = Read(nameof(ApiToken));
+        ApiTokens = Read(nameof(ApiTokens));
+        ProtectMetrics = Read(nameof(ProtectMetrics));
+        HttpCertificate = Read(nameof(HttpCertificate));
+        HttpCertificatePassword = Read(nameof(HttpCertificatePassword));
         MaxStreams = Read(nameof(MaxStreams));
         StreamBuffer = Read(nameof(StreamBuffer));
         StreamHeartbeat = Read(nameof(StreamHeartbeat));
@@ -115,6 +123,12 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
         yield return Parses("--journal", options.Journal, value => JournalSettings.Parse(value), prefix: "--journal ");
         if (options.TlsPassword is not null && options.TlsCertificate is null)
             yield return "--tls-password is given without --tls-certificate";
+        if (options.HttpCertificatePassword is not null && options.HttpCertificate is null)
+            yield return "--http-certificate-password is given without --http-certificate";
+        if (options.ProtectMetrics?.ToLowerInvariant() is not (null or "true" or "false"))
+            yield return $"--protect-metrics '{options.ProtectMetrics}' must be true or false";
+        yield return Parses("--webhook-allowed-hosts", options.WebhookAllowedHosts,
+            value => Webhooks.WebhookAddressPolicy.Parse(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), prefix: "");
         yield return Count("--max-streams", options.MaxStreams, MaxStreams);
         yield return Count("--stream-buffer", options.StreamBuffer, StreamBuffer);
         yield return Count("--stream-heartbeat", options.StreamHeartbeat, StreamHeartbeat);

@@ -5,7 +5,9 @@ using EventCluster.Messages;
 using EventCluster.Messages.Security;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Journal;
+using EventCluster.Node.Security;
 using EventCluster.Node.Telemetry;
+using EventCluster.Node.Webhooks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -29,13 +31,15 @@ public sealed record NodeSettings(
     JournalSettings Journal,
     string DataDir,
     X509Certificate2? TlsCertificate = null,
-    string? ApiToken = null,
+    ApiTokens? AccessTokens = null,
     int MaxStreams = 100,
     int StreamBuffer = 1000,
     int StreamHeartbeatSeconds = 15,
     int RecentEvents = 20_000,
     IReadOnlySet<string>? WebhookAllowedHosts = null,
-    ClusterDiscovery? Discovery = null)
+    ClusterDiscovery? Discovery = null,
+    X509Certificate2? HttpCertificate = null,
+    bool ProtectMetrics = false)
 {
     /// <summary>The options, their variables, configuration keys and meanings, and the value each takes, as --help lists them.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning, string ValueName)> Options =
@@ -50,7 +54,16 @@ public sealed record NodeSettings(
         ("--tls-certificate", RemoteTls.CertificateVariable, "TlsCertificate",
             "a .pfx: TLS with mutual authentication between nodes and clients (default: off)", "PFX"),
         ("--tls-password", RemoteTls.PasswordVariable, "TlsPassword", "password of the .pfx", "PASSWORD"),
-        ("--api-token", "EVENTCLUSTER_API_TOKEN", "ApiToken", "bearer token required by the HTTP write endpoints (default: none)", "TOKEN"),
+        ("--api-token", "EVENTCLUSTER_API_TOKEN", "ApiToken",
+            "one token with every scope, required on /api and for webhook management (default: none)", "TOKEN"),
+        ("--api-tokens", "EVENTCLUSTER_API_TOKENS", "ApiTokens",
+            "tokens with scopes: a JSON file, or the JSON itself, [{\"name\",\"scopes\":[\"read\",\"write\",\"admin\"],\"sha256\"}] (default: none)", "FILE"),
+        ("--protect-metrics", "EVENTCLUSTER_PROTECT_METRICS", "ProtectMetrics",
+            "true: GET /metrics needs a token with the read scope, like /api (default false)", "true|false"),
+        ("--http-certificate", "EVENTCLUSTER_HTTP_CERTIFICATE", "HttpCertificate",
+            "serve the HTTP port as HTTPS only, with this certificate: .pfx/.p12, or PEM with its private key (default: plain HTTP)", "FILE"),
+        ("--http-certificate-password", "EVENTCLUSTER_HTTP_CERTIFICATE_PASSWORD", "HttpCertificatePassword",
+            "password of the .pfx, or of the PEM's encrypted private key", "PASSWORD"),
         ("--max-streams", "EVENTCLUSTER_MAX_STREAMS", "MaxStreams",
             "Server-Sent Event streams this node serves at once; more get 503 (default 100)", "COUNT"),
         ("--stream-buffer", "EVENTCLUSTER_STREAM_BUFFER", "StreamBuffer",
@@ -60,7 +73,7 @@ public sealed record NodeSettings(
         ("--recent-events", "EVENTCLUSTER_RECENT_EVENTS", "RecentEvents",
             "recent events kept in memory for live subscribers (default 20000)", "COUNT"),
         ("--webhook-allowed-hosts", "EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS", "WebhookAllowedHosts",
-            "comma-separated host names webhook subscriptions may call (default: any)", "HOST,..."),
+            "host names, addresses and CIDR ranges webhooks may reach although private, loopback or link-local (default: none)", "HOST,..."),
         ("--discovery", "EVENTCLUSTER_DISCOVERY", "Discovery",
             "form or join the cluster through Akka.Management cluster bootstrap instead of --seeds: config or kubernetes (default: off)", "METHOD"),
         ("--management-port", "EVENTCLUSTER_MANAGEMENT_PORT", "ManagementPort",
@@ -74,6 +87,12 @@ public sealed record NodeSettings(
         ("--stable-margin", "EVENTCLUSTER_STABLE_MARGIN", "StableMargin",
             "seconds the discovered nodes must stay unchanged before a new cluster is formed, with --discovery (default 5)", "SECONDS"),
     ];
+
+    /// <summary>The tokens the node's API and webhook management accept (none: open).</summary>
+    public ApiTokens Tokens => AccessTokens ?? ApiTokens.None;
+
+    /// <summary>Where webhooks may connect, from <see cref="WebhookAllowedHosts"/>.</summary>
+    public WebhookAddressPolicy WebhookAddresses => WebhookAddressPolicy.Parse(WebhookAllowedHosts ?? new HashSet<string>());
 
     /// <summary>The Akka address of this node.</summary>
     public string SelfAddress => $"{Protocol}://{ClusterNames.SystemName}@{Host}:{Port}";
@@ -141,14 +160,47 @@ public sealed record NodeSettings(
         var dataDir = Path.GetFullPath(options.DataDir ?? Path.Combine("data", $"node-{port}"));
         var tls = options.TlsCertificate is { } certificate ? LoadCertificate(certificate, options.TlsPassword) : null;
 
-        return new NodeSettings(host, options.BindHost ?? host, port, httpPort, seeds, journal, dataDir, tls, options.ApiToken,
+        var tokens = ReadTokens(options.ApiToken, options.ApiTokens);
+        var https = options.HttpCertificate is { } httpCertificate ? HttpsCertificate.Load(httpCertificate, options.HttpCertificatePassword) : null;
+
+        return new NodeSettings(host, options.BindHost ?? host, port, httpPort, seeds, journal, dataDir, tls, tokens,
             Number(options.MaxStreams, NodeOptionsValidator.MaxStreams.Default),
             Number(options.StreamBuffer, NodeOptionsValidator.StreamBuffer.Default),
             Number(options.StreamHeartbeat, NodeOptionsValidator.StreamHeartbeat.Default),
             Number(options.RecentEvents, NodeOptionsValidator.RecentEvents.Default),
             options.WebhookAllowedHosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .ToHashSet(StringComparer.OrdinalIgnoreCase),
-            discovery);
+            discovery, https, string.Equals(options.ProtectMetrics, "true", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The tokens of --api-token and --api-tokens (a file, or the JSON itself when it starts with '[').</summary>
+    private static ApiTokens ReadTokens(string? token, string? tokens)
+    {
+        string? json = null;
+        var source = "--api-tokens";
+        if (tokens is not null && tokens.StartsWith('['))
+            json = tokens;
+        else if (tokens is not null)
+        {
+            source = $"--api-tokens file '{tokens}'";
+            try
+            {
+                json = File.ReadAllText(tokens);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new NodeOptionsException($"{source} cannot be read: {ex.Message}");
+            }
+        }
+
+        try
+        {
+            return ApiTokens.From(token, json, source);
+        }
+        catch (FormatException ex)
+        {
+            throw new NodeOptionsException(ex.Message);
+        }
     }
 
     private static ClusterDiscovery DiscoveryOf(string method, NodeOptions options) => new(

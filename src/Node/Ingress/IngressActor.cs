@@ -28,14 +28,15 @@ public sealed class IngressActor : ReceiveActor
 
     /// <summary>Creates the ingress in front of the entity shard region.</summary>
     public IngressActor(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks,
-        string? apiToken)
+        ApiTokens tokens)
     {
         var tracing = NodeTracing.Of(Context.System);
-        // Webhook management needs the node's API token when it has one; the node's manager checks the definition.
-        Receive<AddWebhook>(add => ForwardWithToken(webhooks, add, add.RequestId, add.Token, apiToken));
-        Receive<GetWebhooks>(get => ForwardWithToken(webhooks, get, get.RequestId, get.Token, apiToken));
-        Receive<RemoveWebhook>(remove => ForwardWithToken(webhooks, remove, remove.RequestId, remove.Token, apiToken));
-        Receive<ReplayParked>(replay => ForwardWithToken(webhooks, replay, replay.RequestId, replay.Token, apiToken));
+        // Webhook management needs a token with the admin scope when the node has tokens, as over
+        // HTTP; the node's manager checks the definition.
+        Receive<AddWebhook>(add => ForwardWithToken(webhooks, add, add.RequestId, add.Token, tokens));
+        Receive<GetWebhooks>(get => ForwardWithToken(webhooks, get, get.RequestId, get.Token, tokens));
+        Receive<RemoveWebhook>(remove => ForwardWithToken(webhooks, remove, remove.RequestId, remove.Token, tokens));
+        Receive<ReplayParked>(replay => ForwardWithToken(webhooks, replay, replay.RequestId, replay.Token, tokens));
         // Listeners' requests: the node's event-log reader checks and answers them.
         Receive<ReadEventLog>(eventLog.Forward);
         Receive<GetEntityHistory>(eventLog.Forward);
@@ -85,16 +86,22 @@ public sealed class IngressActor : ReceiveActor
     }
 
     public static Props Props(IActorRef region, EntityJournalQuery journal, ClusterStatusReader status, IActorRef eventLog, IActorRef webhooks,
-        string? apiToken) =>
-        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks, apiToken));
+        ApiTokens tokens) =>
+        Akka.Actor.Props.Create(() => new IngressActor(region, journal, status, eventLog, webhooks, tokens));
 
-    private void ForwardWithToken(IActorRef webhooks, object request, string? requestId, string? presented, string? apiToken)
+    private void ForwardWithToken(IActorRef webhooks, object request, string? requestId, string? presented, ApiTokens tokens)
     {
-        if (ApiToken.Matches(apiToken, presented))
+        var what = request is GetWebhooks ? "read" : "manage";
+        if (!tokens.Required)
             webhooks.Forward(request);
-        else
+        else if (tokens.Find(presented) is not { } entry)
             Sender.Tell(new WebhookAnswer(requestId ?? "", 401,
-                $"this node requires its API token to {(request is GetWebhooks ? "read" : "manage")} webhook subscriptions (EVENTCLUSTER_API_TOKEN)", [], []));
+                $"this node requires a token with the admin scope to {what} webhook subscriptions (--api-token, EVENTCLUSTER_API_TOKEN)", [], []));
+        else if (!entry.Scopes.HasFlag(ApiScope.Admin))
+            Sender.Tell(new WebhookAnswer(requestId ?? "", 403,
+                $"the token '{entry.Name}' has the scopes [{ApiTokens.Describe(entry.Scopes)}]; to {what} webhook subscriptions it needs admin", [], []));
+        else
+            webhooks.Forward(request);
     }
 
     private QueryRejected Fail(string entityId, string what, Exception ex)

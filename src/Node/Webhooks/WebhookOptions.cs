@@ -3,8 +3,8 @@ namespace EventCluster.Node.Webhooks;
 /// <summary>How this node delivers webhooks; built by the host from the node's settings.</summary>
 public sealed record WebhookOptions
 {
-    /// <summary>The only hosts webhooks may call, or null for any.</summary>
-    public IReadOnlySet<string>? AllowedHosts { get; init; }
+    /// <summary>Where webhooks may connect (<c>--webhook-allowed-hosts</c>): by default to no private, loopback or link-local address.</summary>
+    public WebhookAddressPolicy Addresses { get; init; } = WebhookAddressPolicy.Default;
 
     /// <summary>How long one attempt may take.</summary>
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -27,7 +27,8 @@ public sealed record SendResult(bool Confirmed, string? Error, int Attempts);
 /// A time-out, a connection error, a 5xx, a 408 or a 429 is retried, after the answer's
 /// <c>Retry-After</c> (up to 5 minutes) or an exponential back-off with jitter from 0.5 s up to
 /// 60 s; any other answer, or the last of <see cref="WebhookDefinition.MaxAttempts"/> attempts,
-/// is final. Redirects are not followed (the client's handler is set so).
+/// is final, and so is a connection the address policy refuses. Redirects are not followed (the
+/// client's handler is set so).
 /// </remarks>
 public sealed class WebhookSender
 {
@@ -94,9 +95,8 @@ public sealed class WebhookSender
     /// <summary>Attempts <paramref name="record"/> until it is confirmed or must be parked; throws only when <paramref name="stop"/> is cancelled.</summary>
     public async Task<SendResult> SendAsync(EventRecord record, CancellationToken stop)
     {
-        if (!Uri.TryCreate(_definition.Url, UriKind.Absolute, out var url) ||
-            (_options.AllowedHosts is not null && !_options.AllowedHosts.Contains(url.Host)))
-            return Failed(record, $"host of {_definition.Url} is not in this node's EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS", 1);
+        if (!Uri.TryCreate(_definition.Url, UriKind.Absolute, out var url))
+            return Failed(record, $"{_definition.Url} is not an absolute URL", 1);
         var body = JsonSerializer.SerializeToUtf8Bytes(record, Json);
         var request = new Request(this, url, record, body);
         var context = ResilienceContextPool.Shared.Get(stop);
@@ -164,6 +164,11 @@ public sealed class WebhookSender
             if (retryAfter is { } wait)
                 retryAfter = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > LongestRetryAfter ? LongestRetryAfter : wait;
             return new Attempt(false, retryable, $"HTTP {status} {response.ReasonPhrase}".TrimEnd(), retryAfter);
+        }
+        catch (HttpRequestException ex) when (ex.GetBaseException() is WebhookAddressRefusedException refused)
+        {
+            // The rules will not change before the next attempt: park at once, with the reason.
+            return new Attempt(false, false, refused.Message, null);
         }
         catch (HttpRequestException ex)
         {

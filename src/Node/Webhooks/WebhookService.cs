@@ -50,7 +50,7 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     public Task<List<WebhookInfo>> ListAsync() => database.Workers.RunAsync(store => Describe(store, null));
 
     /// <summary>What is wrong with a definition, or null.</summary>
-    public static string? Check(WebhookDefinition definition, IReadOnlySet<string>? allowedHosts)
+    public static string? Check(WebhookDefinition definition)
     {
         if (EventValidation.CheckName("subscription name", definition.Name) is { } name)
             return name;
@@ -61,8 +61,6 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
             return $"url '{EventValidation.Printable(definition.Url, 80)}' must be an absolute http or https URL";
         if (!string.IsNullOrEmpty(url.UserInfo))
             return "url must not carry a user name or password; use a secret for signatures";
-        if (allowedHosts is not null && !allowedHosts.Contains(url.Host))
-            return $"host '{url.Host}' is not allowed on this cluster (EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS: {string.Join(", ", allowedHosts.Order())})";
         if (EventValidation.CheckFilter(new EventFilter(definition.Types ?? [], null, definition.EntityPrefix)) is { } filter)
             return filter;
         if (definition.Secret is { } secret && (secret.Length == 0 || secret.Length > MaxSecretLength))
@@ -78,8 +76,11 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
     {
         if (add.Definition is null)
             return Refused(add.RequestId, 400, "a definition is required");
-        if (Check(add.Definition, options.AllowedHosts) is { } problem)
+        if (Check(add.Definition) is { } problem)
             return Refused(add.RequestId, 400, problem);
+        // Early word for the caller; each connection is checked again when it is made.
+        if (await options.Addresses.RefusalAsync(new Uri(add.Definition.Url), CancellationToken.None) is { } refused)
+            return Refused(add.RequestId, 400, refused);
         if (add.After < ReadEventLog.FromEnd)
             return Refused(add.RequestId, 400, $"from {add.After} must be start, end or a position (a whole number of 0 or more)");
         var info = await database.Workers.RunAsync(store =>

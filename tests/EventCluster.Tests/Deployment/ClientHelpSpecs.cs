@@ -83,7 +83,7 @@ public sealed class ClientHelpSpecs
         }
     }
 
-    /// <summary>The README's client table: command (two words for webhooks and certs) to its options.</summary>
+    /// <summary>The README's client table: command (two words for webhooks, certs and tokens) to its options.</summary>
     private static Dictionary<string, HashSet<string>> DocumentedCommands()
     {
         var readme = File.ReadAllText(Path.Combine(BuiltArtifacts.RepositoryRoot, "README.md"));
@@ -93,7 +93,7 @@ public sealed class ClientHelpSpecs
         foreach (Match row in Regex.Matches(section, @"^\| `([^`]+)` \|", RegexOptions.Multiline))
         {
             var words = row.Groups[1].Value.Split(' ');
-            var name = words[0] is "webhooks" or "certs" ? $"{words[0]} {words[1]}" : words[0];
+            var name = words[0] is "webhooks" or "certs" or "tokens" ? $"{words[0]} {words[1]}" : words[0];
             var options = Regex.Matches(row.Groups[1].Value, @"--[a-z][a-z-]*").Select(m => m.Value);
             if (!commands.TryGetValue(name, out var known))
                 commands[name] = known = [];

@@ -151,7 +151,7 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
     public async Task Should_list_groups_with_their_lag_and_manage_webhooks_that_deliver_to_a_real_receiver(string database)
     {
         const string token = "hooks-t0ken";
-        await using var on = await ClusterOn.StartAsync(database, 1, output, "--api-token", token, "--webhook-allowed-hosts", "127.0.0.1");
+        await using var on = await ClusterOn.StartAsync(database, 1, output, ["--api-token", token, .. WebhookReceiver.NodeArguments]);
         var seeds = on.Cluster.Seeds.ToList();
         await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = seeds, ApiToken = token });
         await using var anonymous = new EventClusterClient(new EventClusterClientOptions { Seeds = seeds });

@@ -10,8 +10,8 @@ namespace EventCluster.Tests.MultiProcess;
 /// The dashboard in a real browser: the system's headless Chromium (Debian's <c>chromium</c>
 /// package, which .ci/run installs) driven by Playwright, whose NuGet package brings its own
 /// driver, so no browser is downloaded. It shows all members of a 3-node cluster and marks a
-/// killed node; its live panel shows events sent after the page opened, and its groups table
-/// lists every group.
+/// killed node; on a node with a token it asks for it once, its live panel (opened with a
+/// stream ticket) shows events sent after the page opened, and its groups table lists every group.
 /// </summary>
 public sealed class DashboardBrowserSpecs(ITestOutputHelper output)
 {
@@ -38,19 +38,22 @@ public sealed class DashboardBrowserSpecs(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public async Task Should_show_events_sent_after_the_page_opened_and_every_group()
+    public async Task Should_ask_for_the_token_then_show_events_sent_after_the_page_opened_and_every_group()
     {
         var chromium = FindChromium();
+        const string token = "dashboard-token";
 
-        await using var cluster = await LocalCluster.StartAsync(1);
+        await using var cluster = await LocalCluster.StartAsync(1, nodeArguments: ["--api-token", token]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{cluster.Nodes[0].HttpPort}") };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         await PostAsync(http, "before-open");
         var grouped = await cluster.ClientAsync("subscribe", "--group", "dashboard-readers", "--max", "1");
         Assert.True(grouped.ExitCode == 0, grouped.ToString());
-        await using var dashboard = await DashboardPage.OpenAsync(chromium, http.BaseAddress!.ToString());
+        await using var dashboard = await DashboardPage.OpenAsync(chromium, http.BaseAddress!.ToString(), token);
         var page = dashboard.Page;
-        // The panel says "live" once its stream has caught up: the page is open and following.
+        // The panel says "live" once its stream (opened with a ticket) has caught up: the page is open and following.
         await Expect(page.Locator("#liveState")).ToHaveTextAsync("live", new() { Timeout = 30_000 });
+        Assert.Equal(1, dashboard.Prompts);
 
         var sent = new[] { "after-open-0", "after-open-1", "after-open-2" };
         foreach (var entity in sent)
@@ -102,7 +105,11 @@ public sealed class DashboardBrowserSpecs(ITestOutputHelper output)
 
         public IPage Page { get; }
 
-        public static async Task<DashboardPage> OpenAsync(string chromium, string url)
+        /// <summary>How many times the page asked for a token.</summary>
+        public int Prompts { get; private set; }
+
+        /// <summary>Opens <paramref name="url"/>; a prompt for a token is answered with <paramref name="token"/> (dismissed without one).</summary>
+        public static async Task<DashboardPage> OpenAsync(string chromium, string url, string? token = null)
         {
             var playwright = await Playwright.CreateAsync();
             IBrowser? browser = null;
@@ -110,8 +117,17 @@ public sealed class DashboardBrowserSpecs(ITestOutputHelper output)
             {
                 browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true });
                 var page = await browser.NewPageAsync();
+                var opened = new DashboardPage(playwright, browser, page);
+                page.Dialog += async (_, dialog) =>
+                {
+                    opened.Prompts++;
+                    if (token is null)
+                        await dialog.DismissAsync();
+                    else
+                        await dialog.AcceptAsync(token);
+                };
                 await page.GotoAsync(url);
-                return new DashboardPage(playwright, browser, page);
+                return opened;
             }
             catch
             {

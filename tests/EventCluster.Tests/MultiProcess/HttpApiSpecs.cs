@@ -1,12 +1,11 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using EventCluster.Tests.Support;
 
 namespace EventCluster.Tests.MultiProcess;
 
-/// <summary>The HTTP API of a real node: status codes, bodies, duplicates, bad input, the token, metrics.</summary>
+/// <summary>The HTTP API of a real node: status codes, bodies, duplicates, bad input, metrics (tokens: <see cref="AccessSpecs"/>).</summary>
 public sealed class HttpApiSpecs
 {
     [Fact]
@@ -86,33 +85,6 @@ public sealed class HttpApiSpecs
         var dashboard = await http.GetAsync("/");
         Assert.Equal("text/html", dashboard.Content.Headers.ContentType?.MediaType);
         Assert.Contains("/api/cluster", await dashboard.Content.ReadAsStringAsync());
-    }
-
-    [Fact]
-    public async Task Should_protect_the_write_endpoint_with_the_configured_token()
-    {
-        var port = FreePorts.Next();
-        using var data = new TempDirectory("eventcluster-token");
-        await using var node = NodeProcess.StartNode(port, FreePorts.Next(), [$"127.0.0.1:{port}"],
-            $"sqlite:{Path.Combine(data.Path, "journal.db")}", Path.Combine(data.Path, "node"), extraArguments: ["--api-token", "s3cret-token"]);
-        using var http = Http(node);
-        await Poll.UntilAsync(async () => (await http.GetAsync("/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "the node to be ready");
-        var body = """{"entityId":"token-1","type":"t"}""";
-
-        var without = await http.PostAsync("/api/events", Json(body));
-        using var wrong = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = Json(body) };
-        wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret-tokem");
-        var withWrong = await http.SendAsync(wrong);
-        using var right = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = Json(body) };
-        right.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret-token");
-        var withRight = await http.SendAsync(right);
-        var read = await http.GetAsync("/api/entities/token-1");
-
-        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, withWrong.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, withRight.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        Assert.Equal(1, (int)(await Body(read))["version"]!);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class TelemetrySpecs(ITestOutputHelper output)
         var promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists);
         Prerequisites.SkipIfMissing(promtool is null ? "no promtool (install Debian's prometheus package; .ci/run does)" : null, output);
 
-        await using var cluster = await LocalCluster.StartAsync(1);
+        await using var cluster = await LocalCluster.StartAsync(1, nodeArguments: WebhookReceiver.NodeArguments);
         using var receiver = new WebhookReceiver();
         var added = await cluster.ClientAsync("webhooks", "add", "--name", "audit", "--url", receiver.Url);
         Assert.True(added.ExitCode == 0, added.ToString());

@@ -13,12 +13,16 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
     public static Task<ClientRun> RunAsync(IEnumerable<string> arguments, TimeSpan? timeout = null) =>
         RunProgramAsync(BuiltArtifacts.ClientDll, arguments, timeout);
 
+    /// <summary>Runs the client with <paramref name="input"/> on its standard input, which is then closed.</summary>
+    public static Task<ClientRun> RunWithInputAsync(string input, params string[] arguments) =>
+        RunProgramAsync(BuiltArtifacts.ClientDll, arguments, input: input);
+
     /// <summary>
     /// Runs another built .NET program (a sample) the same way, with extra environment variables;
     /// with no <paramref name="runner"/>, <paramref name="dll"/> is an executable run directly.
     /// </summary>
     public static async Task<ClientRun> RunProgramAsync(string dll, IEnumerable<string> arguments, TimeSpan? timeout = null,
-        IReadOnlyDictionary<string, string>? environment = null, string? runner = "dotnet")
+        IReadOnlyDictionary<string, string>? environment = null, string? runner = "dotnet", string? input = null)
     {
         var startInfo = new ProcessStartInfo(runner ?? dll) { WorkingDirectory = Path.GetTempPath() };
         if (runner is not null)
@@ -28,6 +32,11 @@ public sealed record ClientRun(int ExitCode, string Stdout, string Stderr)
         var process = ChildProcesses.Start(startInfo, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(3));
         try
         {

@@ -19,7 +19,12 @@ public sealed class LocalCluster : IAsyncDisposable
         SecurityArguments = securityArguments ?? [];
         NodeArguments = nodeArguments ?? [];
         NodeEnvironment = nodeEnvironment ?? new Dictionary<string, string>();
+        // The nodes' own token (every scope) when they have one: /api/cluster needs it.
+        var tokenAt = NodeArguments.ToList().IndexOf("--api-token");
+        _apiToken = tokenAt >= 0 && tokenAt + 1 < NodeArguments.Count ? NodeArguments[tokenAt + 1] : NodeEnvironment.GetValueOrDefault("EVENTCLUSTER_API_TOKEN");
     }
+
+    private readonly string? _apiToken;
 
     /// <summary>Environment variables given to every node.</summary>
     public IReadOnlyDictionary<string, string> NodeEnvironment { get; }
@@ -186,7 +191,7 @@ public sealed class LocalCluster : IAsyncDisposable
         {
             foreach (var node in Running.Where(n => n.HttpPort > 0))
             {
-                var members = (await MembersSeenByAsync(node))?.AsArray();
+                var members = (await MembersSeenByAsync(node, _apiToken))?.AsArray();
                 if (members is not null)
                     return members.Count == count && members.All(m => (string?)m!["status"] == "Up");
             }
@@ -197,11 +202,14 @@ public sealed class LocalCluster : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
     /// <summary>The members <paramref name="node"/> sees; null while it does not answer.</summary>
-    public static async Task<JsonNode?> MembersSeenByAsync(NodeProcess node)
+    public static async Task<JsonNode?> MembersSeenByAsync(NodeProcess node, string? apiToken = null)
     {
         try
         {
-            using var response = await Http.GetAsync($"http://{node.Host}:{node.HttpPort}/api/cluster");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{node.Host}:{node.HttpPort}/api/cluster");
+            if (apiToken is not null)
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiToken);
+            using var response = await Http.SendAsync(request);
             return response.IsSuccessStatusCode ? JsonNode.Parse(await response.Content.ReadAsStringAsync())?["members"] : null;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)

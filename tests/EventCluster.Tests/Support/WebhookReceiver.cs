@@ -27,6 +27,12 @@ public sealed class WebhookReceiver : IDisposable
     /// <summary>Starts listening.</summary>
     public WebhookReceiver() => _server = new LocalHttpServer(ReceiveAsync);
 
+    /// <summary>
+    /// The node arguments that let webhooks reach receivers on this machine's 127.0.0.1: by
+    /// default nodes refuse loopback addresses.
+    /// </summary>
+    public static readonly string[] NodeArguments = ["--webhook-allowed-hosts", "127.0.0.1"];
+
     /// <summary>The port.</summary>
     public int Port => _server.Port;
 

@@ -7,6 +7,7 @@ using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Webhooks;
 using EventCluster.Node.Cluster;
 using EventCluster.Node.Ingress;
+using EventCluster.Node.Security;
 
 namespace EventCluster.Tests.Unit;
 
@@ -16,7 +17,8 @@ public sealed class IngressActorSpecs() : Akka.TestKit.Xunit2.TestKit(
 {
     private IActorRef IngressWith(IActorRef region, IActorRef? webhooks = null, string? apiToken = null) =>
         Sys.ActorOf(IngressActor.Props(region, new EntityJournalQuery(Sys), new ClusterStatusReader(Sys, region), CreateTestProbe().Ref,
-            webhooks ?? CreateTestProbe().Ref, apiToken));
+            webhooks ?? CreateTestProbe().Ref, apiToken is null ? ApiTokens.None : ApiTokens.From(apiToken,
+                $$"""[{"name":"reader","scopes":["read","write"],"sha256":"{{ApiTokens.HashHex("reader-token")}}"}]""", "tokens")));
 
     public static TheoryData<string?> WrongTokens => new() { null, "", "not-the-token", "s3cret-token " };
 
@@ -38,9 +40,23 @@ public sealed class IngressActorSpecs() : Akka.TestKit.Xunit2.TestKit(
             ingress.Tell(request, TestActor);
             var answer = ExpectMsg<WebhookAnswer>();
             Assert.Equal(401, answer.Status);
-            Assert.Contains("API token", answer.Reason);
+            Assert.Contains("admin scope", answer.Reason);
         }
 
+        webhooks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Should_refuse_webhook_operations_to_a_token_without_the_admin_scope()
+    {
+        var webhooks = CreateTestProbe();
+        var ingress = IngressWith(CreateTestProbe(), webhooks, "s3cret-token");
+
+        ingress.Tell(new GetWebhooks("r1", null, "reader-token"), TestActor);
+
+        var answer = ExpectMsg<WebhookAnswer>();
+        Assert.Equal(403, answer.Status);
+        Assert.Contains("'reader'", answer.Reason);
         webhooks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
