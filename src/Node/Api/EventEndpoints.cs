@@ -42,6 +42,7 @@ public static class EventEndpoints
     public static WebApplication MapEventEndpoints(this WebApplication app)
     {
         app.MapPost("/api/events", SubmitAsync);
+        app.MapPost("/api/events/batch", BatchEndpoint.SubmitAsync);
         app.MapGet("/api/entities/{id}", GetStateAsync);
         return app;
     }
@@ -49,12 +50,8 @@ public static class EventEndpoints
     private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, ApiOptions options, ActorSystem system)
     {
         var metrics = NodeMetrics.Of(system);
-        if (!Security.ApiToken.Matches(options.ApiToken, ApiResults.BearerToken(http)))
-        {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
-                "this node requires 'Authorization: Bearer <token>' on write endpoints (EVENTCLUSTER_API_TOKEN)");
-        }
+        if (Unauthorized(http, options) is { } unauthorized)
+            return unauthorized;
 
         if (!http.Request.HasJsonContentType())
         {
@@ -63,38 +60,18 @@ public static class EventEndpoints
                 $"the body of POST /api/events must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
         }
 
-        var body = await ReadBodyAsync(http.Request);
+        var body = await ReadBodyAsync(http.Request, MaxBodyBytes);
         if (body is null)
             return Problem(StatusCodes.Status413PayloadTooLarge, "request body too large",
                 $"the body of POST /api/events may hold at most {MaxBodyBytes} bytes");
 
-        EventRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<EventRequest>(body, RequestOptions);
-        }
-        catch (JsonException ex)
-        {
-            metrics.EventRejected();
-            return Problem(StatusCodes.Status400BadRequest, "malformed event",
-                $"the body must be a JSON object with entityId, type, and optionally eventId and data: " +
-                ApiResults.DescribeJson(ex, "entityId, type, eventId and data", "entityId, type and eventId are strings, data is an object"));
-        }
-
-        if (request is null)
-        {
-            metrics.EventRejected();
-            return Problem(StatusCodes.Status400BadRequest, "malformed event", "the body must be a JSON object, not null");
-        }
-
-        var data = request.Data is { } element ? element.GetRawText() : "{}";
         // The request's span, when the node traces, is the parent of the ingress's and the entity's.
         var traceParent = System.Diagnostics.Activity.Current is { Recorded: true } span ? span.Id : null;
-        var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data, traceParent);
-        if (EventValidation.Check(command) is { } problem)
+        var (command, title, problem) = ParseEvent(body, traceParent);
+        if (command is null)
         {
             metrics.EventRejected();
-            return Problem(StatusCodes.Status400BadRequest, "invalid event", problem);
+            return Problem(StatusCodes.Status400BadRequest, title!, problem!);
         }
 
         var reply = await AskIngressAsync(registry, command);
@@ -125,8 +102,42 @@ public static class EventEndpoints
         };
     }
 
+    /// <summary>401 when the node has an API token and the request does not present it; null when it may go on.</summary>
+    internal static IResult? Unauthorized(HttpContext http, ApiOptions options)
+    {
+        if (Security.ApiToken.Matches(options.ApiToken, ApiResults.BearerToken(http)))
+            return null;
+        http.Response.Headers.WWWAuthenticate = "Bearer";
+        return Problem(StatusCodes.Status401Unauthorized, "a bearer token is required",
+            "this node requires 'Authorization: Bearer <token>' on write endpoints (EVENTCLUSTER_API_TOKEN)");
+    }
+
+    /// <summary>
+    /// One <c>POST /api/events</c> body as the event it submits (an event id drawn when it has none),
+    /// or null with a title and the reason when it is malformed or breaks a rule.
+    /// </summary>
+    internal static (SubmitEvent? Command, string? Title, string? Problem) ParseEvent(ReadOnlySpan<byte> json, string? traceParent = null)
+    {
+        EventRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<EventRequest>(json, RequestOptions);
+        }
+        catch (JsonException ex)
+        {
+            return (null, "malformed event", "the body must be a JSON object with entityId, type, and optionally eventId and data: " +
+                ApiResults.DescribeJson(ex, "entityId, type, eventId and data", "entityId, type and eventId are strings, data is an object"));
+        }
+
+        if (request is null)
+            return (null, "malformed event", "the body must be a JSON object, not null");
+        var data = request.Data is { } element ? element.GetRawText() : "{}";
+        var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data, traceParent);
+        return EventValidation.Check(command) is { } problem ? (null, "invalid event", problem) : (command, null, null);
+    }
+
     /// <summary>Asks the ingress; null when no answer came in time (or the node is not ready).</summary>
-    private static async Task<object?> AskIngressAsync(ActorRegistry registry, object message)
+    internal static async Task<object?> AskIngressAsync(ActorRegistry registry, object message)
     {
         if (!registry.TryGet<IngressActor>(out var ingress))
             return null;
@@ -140,22 +151,22 @@ public static class EventEndpoints
         }
     }
 
-    /// <summary>The request body, or null when it is longer than <see cref="MaxBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
+    /// <summary>The request body, or null when it is longer than <paramref name="maxBytes"/>.</summary>
+    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int maxBytes)
     {
-        if (request.ContentLength > MaxBodyBytes)
+        if (request.ContentLength > maxBytes)
             return null;
-        var buffer = new MemoryStream();
+        var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
         var chunk = new byte[8192];
         int read;
         while ((read = await request.Body.ReadAsync(chunk)) > 0)
         {
-            if (buffer.Length + read > MaxBodyBytes)
+            if (buffer.Length + read > maxBytes)
                 return null;
             buffer.Write(chunk, 0, read);
         }
 
-        return buffer.ToArray();
+        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
     }
 
     private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail, "cluster unavailable");
