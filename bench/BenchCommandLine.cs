@@ -57,7 +57,7 @@ internal static class BenchCommandLine
     {
         Description = "the bulk and HTTP figures instead: the native single-event rate, send --file of 1,000,000 events over 10,000 entities " +
                       "(200,000 with --quick, 50,000 with --smoke) then verify, and this benchmark's own HTTP load generator: single events " +
-                      "to POST /api/events of one node (256 in flight) and NDJSON batches of 1,000 to POST /api/events/batch (8 in flight)",
+                      "to POST /api/events of one node (1,024 in flight) and NDJSON batches of 1,000 to POST /api/events/batch (8 in flight)",
     };
 
     private const string Description =

@@ -19,8 +19,11 @@ public static class Bulk
     /// <summary>Entities the events are spread over, in every phase.</summary>
     public const int Entities = 10_000;
 
-    /// <summary>Requests in flight for single events over HTTP (and connections: one request per connection at a time).</summary>
-    public const int HttpConcurrency = 256;
+    /// <summary>
+    /// Requests in flight for single events over HTTP, as many as the native phase keeps in flight
+    /// (and as many connections: one request per connection at a time).
+    /// </summary>
+    public const int HttpConcurrency = 1024;
 
     /// <summary>Events per NDJSON batch over HTTP, and batches in flight.</summary>
     public const int HttpBatchEvents = 1000;

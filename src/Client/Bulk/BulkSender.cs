@@ -18,6 +18,13 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
     /// <summary>How long one attempt of a batch waits for its answer: above the node's own wait for its entities (9 s).</summary>
     public static readonly TimeSpan BatchAttemptTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Events gathered per node before they are sorted by entity and cut into batches: a batch then
+    /// carries several events of each of its entities, which each entity persists as one write.
+    /// Bounded, so memory stays a few MB however long the stream.
+    /// </summary>
+    public const int WindowEvents = 10 * SubmitEventBatch.MaxEvents;
+
     /// <summary>How often the shard placement is learnt again while a stream is sent.</summary>
     private static readonly TimeSpan PlacementRefresh = TimeSpan.FromSeconds(5);
 
@@ -46,22 +53,22 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
             }
 
             var target = connection.IngressOf(submit.EntityId) ?? ActorRefs.Nobody;
-            if (!open.TryGetValue(target, out var batch))
-                open[target] = batch = new Batch(target);
-            var size = SubmitEventBatch.SizeOf(submit);
-            if (batch.Events.Count == SubmitEventBatch.MaxEvents || batch.Bytes + size > SubmitEventBatch.MaxBytes)
+            if (!open.TryGetValue(target, out var window))
+                open[target] = window = new Batch(target);
+            window.Add(new Numbered(index++, submit), SubmitEventBatch.SizeOf(submit));
+            if (window.Events.Count < WindowEvents && window.Bytes < WindowEvents / SubmitEventBatch.MaxEvents * (long)SubmitEventBatch.MaxBytes)
+                continue;
+            open.Remove(target);
+            foreach (var batch in window.Split())
             {
+                while (inFlight.Count >= batchesInFlight)
+                    foreach (var outcome in await inFlight.Dequeue())
+                        yield return outcome;
                 inFlight.Enqueue(RunAsync(batch, cancellationToken));
-                open[target] = batch = new Batch(target);
             }
-
-            batch.Add(new Numbered(index++, submit), size);
-            while (inFlight.Count >= batchesInFlight)
-                foreach (var outcome in await inFlight.Dequeue())
-                    yield return outcome;
         }
 
-        foreach (var batch in open.Values.Where(b => b.Events.Count > 0))
+        foreach (var batch in open.Values.SelectMany(window => window.Split()))
             inFlight.Enqueue(RunAsync(batch, cancellationToken));
         while (inFlight.Count > 0)
             foreach (var outcome in await inFlight.Dequeue())
@@ -149,6 +156,29 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
         {
             Events.Add(item);
             Bytes += size;
+        }
+
+        /// <summary>
+        /// The window's events ordered by entity (each entity's in the order given) and cut into
+        /// batches within <see cref="SubmitEventBatch"/>'s limits.
+        /// </summary>
+        public IEnumerable<Batch> Split()
+        {
+            var batch = new Batch(Target);
+            foreach (var item in Events.OrderBy(e => e.Event.EntityId, StringComparer.Ordinal))
+            {
+                var size = SubmitEventBatch.SizeOf(item.Event);
+                if (batch.Events.Count == SubmitEventBatch.MaxEvents || (batch.Events.Count > 0 && batch.Bytes + size > SubmitEventBatch.MaxBytes))
+                {
+                    yield return batch;
+                    batch = new Batch(Target);
+                }
+
+                batch.Add(item, size);
+            }
+
+            if (batch.Events.Count > 0)
+                yield return batch;
         }
     }
 }

@@ -156,7 +156,17 @@ public static class EventEndpoints
     {
         if (request.ContentLength > maxBytes)
             return null;
-        var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
+        if (request.ContentLength is { } known)
+        {
+            // The usual case: the length is given, and the body is read straight into its array.
+            var body = new byte[known];
+            var filled = 0;
+            while (filled < body.Length && await request.Body.ReadAsync(body.AsMemory(filled)) is var count and > 0)
+                filled += count;
+            return filled == body.Length ? body : body[..filled];
+        }
+
+        var buffer = new MemoryStream(1024);
         var chunk = new byte[8192];
         int read;
         while ((read = await request.Body.ReadAsync(chunk)) > 0)
@@ -166,7 +176,7 @@ public static class EventEndpoints
             buffer.Write(chunk, 0, read);
         }
 
-        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+        return buffer.ToArray();
     }
 
     private static IResult Unavailable(HttpContext http, string detail) => ApiResults.Unavailable(http, detail, "cluster unavailable");

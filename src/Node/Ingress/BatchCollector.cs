@@ -24,33 +24,15 @@ public sealed class BatchCollector : ReceiveActor, IWithTimers
     private readonly IActorRef _replyTo;
     private readonly SubmitEventBatch _batch;
     private readonly EventOutcome?[] _outcomes;
-    private readonly Dictionary<string, List<int>> _slotsByEntity = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<int>> _slotsByEntity;
 
-    public BatchCollector(IActorRef region, IActorRef replyTo, SubmitEventBatch batch)
+    /// <summary>Made by <see cref="Start"/>, which hands it the checked outcomes and each entity's slots.</summary>
+    public BatchCollector(IActorRef replyTo, SubmitEventBatch batch, EventOutcome?[] outcomes, Dictionary<string, List<int>> slotsByEntity)
     {
         _replyTo = replyTo;
         _batch = batch;
-        _outcomes = new EventOutcome?[batch.Events.Count];
-        var metrics = NodeMetrics.Of(Context.System);
-        for (var i = 0; i < batch.Events.Count; i++)
-        {
-            var submit = batch.Events[i];
-            var problem = submit is null ? "the event is missing" : EventValidation.Check(submit);
-            if (problem is not null)
-            {
-                _outcomes[i] = new EventOutcome(submit?.EntityId ?? "", submit?.EventId ?? "", EventOutcome.Rejected, Reason: problem);
-                metrics.EventRejected();
-                continue;
-            }
-
-            if (!_slotsByEntity.TryGetValue(submit!.EntityId, out var slots))
-                _slotsByEntity[submit.EntityId] = slots = [];
-            slots.Add(i);
-        }
-
-        foreach (var (entityId, slots) in _slotsByEntity)
-            region.Tell(new SubmitEntityEvents(entityId, slots.Select(slot => batch.Events[slot]).ToList()), Self);
-
+        _outcomes = outcomes;
+        _slotsByEntity = slotsByEntity;
         Receive<EntityEventsResult>(Collect);
         Receive<AnswerDue>(_ => AnswerAndStop());
         if (_slotsByEntity.Count == 0)
@@ -61,8 +43,38 @@ public sealed class BatchCollector : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef region, IActorRef replyTo, SubmitEventBatch batch) =>
-        Akka.Actor.Props.Create(() => new BatchCollector(region, replyTo, batch));
+    /// <summary>
+    /// Checks each event of <paramref name="batch"/>, starts a collector under
+    /// <paramref name="context"/> and hands each entity its events with the collector as the
+    /// sender. The hand-off happens here, in the caller's turn, so batches that one ingress
+    /// receives in order reach their entities in that order.
+    /// </summary>
+    public static void Start(IActorContext context, IActorRef region, IActorRef replyTo, SubmitEventBatch batch)
+    {
+        var outcomes = new EventOutcome?[batch.Events.Count];
+        var slotsByEntity = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var metrics = NodeMetrics.Of(context.System);
+        for (var i = 0; i < batch.Events.Count; i++)
+        {
+            var submit = batch.Events[i];
+            var problem = submit is null ? "the event is missing" : EventValidation.Check(submit);
+            if (problem is not null)
+            {
+                outcomes[i] = new EventOutcome(submit?.EntityId ?? "", submit?.EventId ?? "", EventOutcome.Rejected, Reason: problem);
+                metrics.EventRejected();
+                continue;
+            }
+
+            if (!slotsByEntity.TryGetValue(submit!.EntityId, out var slots))
+                slotsByEntity[submit.EntityId] = slots = [];
+            slots.Add(i);
+        }
+
+        var groups = slotsByEntity.Select(pair => new SubmitEntityEvents(pair.Key, pair.Value.Select(slot => batch.Events[slot]).ToList())).ToList();
+        var collector = context.ActorOf(Akka.Actor.Props.Create(() => new BatchCollector(replyTo, batch, outcomes, slotsByEntity)));
+        foreach (var group in groups)
+            region.Tell(group, collector);
+    }
 
     private void Collect(EntityEventsResult result)
     {

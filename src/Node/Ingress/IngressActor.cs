@@ -67,7 +67,7 @@ public sealed class IngressActor : ReceiveActor
                 return;
             }
 
-            Context.ActorOf(BatchCollector.Props(region, Sender, batch));
+            BatchCollector.Start(Context, region, Sender, batch);
         });
         Receive<EchoRequest>(request =>
         {
