@@ -35,7 +35,7 @@ public static class SendCommand
             throw new UsageException("--acked records the events of --file");
         foreach (var required in (string[])["--entity", "--type"])
             if (args.Value<string>(required) is null)
-                throw new UsageException($"send needs {required} (or --file EVENTS.ndjson)");
+                throw new UsageException($"Option '{required}' is required (or --file EVENTS.ndjson)");
         var command = ParseEvent(args);
         var json = args.Flag("--json");
         await using var client = settings.Client();
