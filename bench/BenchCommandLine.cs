@@ -53,6 +53,13 @@ internal static class BenchCommandLine
                       "seconds until a subscription resumes after kill -9 of its node",
     };
 
+    public static readonly Option<bool> Bulk = new("--bulk")
+    {
+        Description = "the bulk and HTTP figures instead: the native single-event rate, send --file of 1,000,000 events over 10,000 entities " +
+                      "(200,000 with --quick, 50,000 with --smoke) then verify, and this benchmark's own HTTP load generator: single events " +
+                      "to POST /api/events of one node (1,024 in flight) and NDJSON batches of 1,000 to POST /api/events/batch (8 in flight)",
+    };
+
     private const string Description =
         "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
         "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
@@ -107,7 +114,7 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks };
+        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
@@ -115,8 +122,8 @@ internal static class BenchCommandLine
         });
         command.Validators.Add(result =>
         {
-            if (result.GetResult(Listeners) is not null && result.GetResult(Webhooks) is not null)
-                result.AddError("--listeners and --webhooks are separate runs: give one of them");
+            if (new Option[] { Listeners, Webhooks, Bulk }.Count(option => result.GetResult(option) is not null) > 1)
+                result.AddError("--listeners, --webhooks and --bulk are separate runs: give one of them");
         });
         return command;
     }

@@ -24,6 +24,7 @@ var quick = smoke || commandLine.GetValue(BenchCommandLine.Quick);
 var keepWork = commandLine.GetValue(BenchCommandLine.KeepWork);
 var listeners = commandLine.GetValue(BenchCommandLine.Listeners);
 var webhooks = commandLine.GetValue(BenchCommandLine.Webhooks);
+var bulk = commandLine.GetValue(BenchCommandLine.Bulk);
 var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
 var plan = smoke ? BenchPlan.Smoke : quick ? BenchPlan.Quick : BenchPlan.Full;
@@ -65,13 +66,13 @@ try
         console.Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
         var seeds = cluster.Seeds;
         var loadTimeout = TimeSpan.FromMinutes(30);
-        if (webhooks || listeners)
+        if (webhooks || listeners || bulk)
         {
             // One part of the product on a warmed-up cluster: its own figures and table.
             console.Say("warming up...");
             await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
-            var (part, figures) = webhooks
-                ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, plan, console.Say))
+            var (part, figures) = webhooks ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, plan, console.Say))
+                : bulk ? ("bulk", await Bulk.RunAsync(repository, cluster, workDir, plan, console.Say))
                 : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, plan, console.Say));
             var partResult = new JsonObject
             {
@@ -85,7 +86,7 @@ try
                 [part] = figures,
                 ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
             };
-            await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : Report.Listeners(partResult));
+            await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : bulk ? Report.Bulk(partResult) : Report.Listeners(partResult));
             return 0;
         }
 
@@ -274,14 +275,14 @@ static double Median(IReadOnlyList<double> values)
 /// <summary>How much each phase does in a full, a quick and a smoke run.</summary>
 public sealed record BenchPlan(
     string Name, int WarmUp, int Rounds, int RawEvents, int DurableEvents, int HalfLoadSeconds, int FailoverTrials, int ScaleEntities,
-    int LiveSeconds, int StreamSeconds, int CatchUpEvents, int WebhookEvents, int WebhookLatencySeconds)
+    int LiveSeconds, int StreamSeconds, int CatchUpEvents, int WebhookEvents, int WebhookLatencySeconds, int BulkEvents, int HttpEvents)
 {
-    public static readonly BenchPlan Full = new("full", 40_000, 3, 300_000, 300_000, 30, 5, 1_000_000, 30, 20, 1_000_000, 40_000, 30);
+    public static readonly BenchPlan Full = new("full", 40_000, 3, 300_000, 300_000, 30, 5, 1_000_000, 30, 20, 1_000_000, 40_000, 30, 1_000_000, 300_000);
 
-    public static readonly BenchPlan Quick = new("quick", 20_000, 1, 100_000, 100_000, 15, 2, 100_000, 10, 10, 200_000, 10_000, 10);
+    public static readonly BenchPlan Quick = new("quick", 20_000, 1, 100_000, 100_000, 15, 2, 100_000, 10, 10, 200_000, 10_000, 10, 200_000, 100_000);
 
     // Every phase at the least size that still measures it: whether the benchmark works, not how fast.
-    public static readonly BenchPlan Smoke = new("smoke", 5_000, 1, 20_000, 20_000, 5, 1, 10_000, 4, 4, 40_000, 4_000, 4);
+    public static readonly BenchPlan Smoke = new("smoke", 5_000, 1, 20_000, 20_000, 5, 1, 10_000, 4, 4, 40_000, 4_000, 4, 50_000, 20_000);
 }
 
 /// <summary>The machine a run was measured on.</summary>

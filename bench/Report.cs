@@ -96,6 +96,30 @@ public static class Report
         return new ResultTable(title, rows);
     }
 
+    /// <summary>The table of a bulk run (<c>--bulk</c>), each figure beside its target.</summary>
+    public static ResultTable Bulk(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var b = r["bulk"]!;
+        string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
+        string Check(bool ok) => ok ? "met" : "**missed**";
+        var native = D(b["nativeSingle"]!["eventsPerSecond"]);
+        var file = b["sendFile"]!;
+        var single = b["httpSingle"]!;
+        var batch = b["httpBatch"]!;
+        var rows = new List<(string, string, string, string)>();
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster bulk and HTTP benchmark, {RunSize(r)} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+                                                    $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes and the clients on this one machine, {r["journal"]} journal, {N(b["entities"])} entities.");
+        rows.Add((I($"Native single events (load, {N(b["nativeSingle"]!["events"])} events, 1,024 in flight)"), I($"{N(native)}/s"), "", ""));
+        rows.Add((I($"send --file ({N(file["events"])} events), then verify"), I($"{N(file["eventsPerSecond"])}/s = {N(file["toNativeSingle"], "0.00")} × native single; {N(file["verification"]!["lost"])} lost, {N(file["verification"]!["duplicated"])} duplicated"),
+            "≥ 3 × native single, 0 lost, 0 duplicated", Check(D(file["toNativeSingle"]) >= 3 && D(file["verification"]!["lost"]) == 0 && D(file["verification"]!["duplicated"]) == 0)));
+        rows.Add((I($"HTTP single events, POST /api/events on one node ({N(single["events"])} events, {N(single["inFlight"])} in flight)"), I($"{N(single["eventsPerSecond"])}/s = {N(single["toNativeSingle"], "0.00")} × native single; p50 {N(single["latencyMs"]!["p50"], "0.0")} ms, p99 {N(single["latencyMs"]!["p99"], "0.0")} ms"),
+            "≥ 0.8 × native single", Check(D(single["toNativeSingle"]) >= 0.8)));
+        rows.Add((I($"HTTP batches, POST /api/events/batch on one node ({N(batch["events"])} events, NDJSON of 1,000, {N(batch["inFlight"])} in flight)"), I($"{N(batch["eventsPerSecond"])}/s = {N(batch["toNativeSingle"], "0.00")} × native single"),
+            "≥ 1 × native single", Check(D(batch["toNativeSingle"]) >= 1)));
+        return new ResultTable(title, rows);
+    }
+
     private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>

@@ -78,6 +78,48 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// Stores many events, of one entity or many, and returns what became of each, in the order
+    /// given. Each event keeps its own id, de-duplication, acknowledgement and position, and the
+    /// events of one entity are applied in the order given. Events travel in batches of up to
+    /// 1,000 to the node hosting their entity, which persists each entity's events together;
+    /// <see cref="EventClusterClientOptions.BatchesInFlight"/> batches are in flight at once.
+    /// Events that got no answer, or that the journal could not store, are sent again with the
+    /// same ids until <see cref="EventClusterClientOptions.Timeout"/> runs out for their batch.
+    /// Nothing throws for one event: a refused one is <see cref="EventOutcome.Rejected"/>, one
+    /// still unsure when the time ran out is <see cref="EventOutcome.Unanswered"/> or
+    /// <see cref="EventOutcome.NotStored"/> (send it again with the same id).
+    /// </summary>
+    public async Task<IReadOnlyList<EventOutcome>> SendManyAsync(IEnumerable<SubmitEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var list = events as IReadOnlyList<SubmitEvent> ?? events.ToList();
+        var outcomes = new EventOutcome[list.Count];
+        await foreach (var (index, outcome) in Bulk().SendAsync(list.ToAsyncEnumerable(), cancellationToken))
+            outcomes[index] = outcome;
+        return outcomes;
+    }
+
+    /// <summary>
+    /// Streams events into the cluster as <see cref="SendManyAsync(IEnumerable{SubmitEvent}, CancellationToken)"/>
+    /// does, reading <paramref name="events"/> only as fast as the cluster takes them (memory stays
+    /// bounded however long the stream), and yields each event's outcome as its batch completes:
+    /// in batch order, which may differ from the order given.
+    /// </summary>
+    public async IAsyncEnumerable<EventOutcome> SendManyAsync(IAsyncEnumerable<SubmitEvent> events,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        await foreach (var (_, outcome) in Bulk().SendAsync(events, cancellationToken))
+            yield return outcome;
+    }
+
+    private Bulk.BulkSender Bulk()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new Bulk.BulkSender(Connection, _options.Timeout, _options.RetryNotStored ? _options.NotStoredRetryDelay : null, _options.BatchesInFlight);
+    }
+
+    /// <summary>
     /// Checks and builds an event the way <see cref="SendAsync(string, string, object?, string?, CancellationToken)"/>
     /// sends it; throws <see cref="ArgumentException"/> whose message is the broken rule.
     /// </summary>

@@ -40,6 +40,12 @@ public sealed class EventClusterClientOptions
     public TimeSpan NotStoredRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
+    /// Batches of <see cref="EventClusterClient.SendManyAsync(IEnumerable{Messages.Commands.SubmitEvent}, CancellationToken)"/>
+    /// in flight at once (default 8, 1 to 1,000): each holds up to 1,000 events for one node.
+    /// </summary>
+    public int BatchesInFlight { get; set; } = 8;
+
+    /// <summary>
     /// The nodes' API token, for managing webhook subscriptions when the nodes are given one;
     /// null when they have none.
     /// </summary>
@@ -63,6 +69,8 @@ public sealed class EventClusterClientOptions
             throw new ArgumentException("Timeout must be above zero", nameof(Timeout));
         if (AttemptTimeout <= TimeSpan.Zero)
             throw new ArgumentException("AttemptTimeout must be above zero", nameof(AttemptTimeout));
+        if (BatchesInFlight is < 1 or > 1000)
+            throw new ArgumentException("BatchesInFlight must be from 1 to 1000", nameof(BatchesInFlight));
         if (NotStoredRetryDelay < TimeSpan.Zero)
             throw new ArgumentException("NotStoredRetryDelay must not be negative", nameof(NotStoredRetryDelay));
     }

@@ -29,6 +29,13 @@ public static class SendCommand
 
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
+        if (args.Value<string>("--file") is { } file)
+            return await SendFileCommand.RunAsync(args, settings, file);
+        if (args.Value<string>("--acked") is not null)
+            throw new UsageException("--acked records the events of --file");
+        foreach (var required in (string[])["--entity", "--type"])
+            if (args.Value<string>(required) is null)
+                throw new UsageException($"Option '{required}' is required (or --file EVENTS.ndjson)");
         var command = ParseEvent(args);
         var json = args.Flag("--json");
         await using var client = settings.Client();

@@ -40,11 +40,14 @@ public static class CommandTree
         Global(root, Text("--tls-password", "PW", "Password of the .pfx (env EVENTCLUSTER_TLS_PASSWORD)"));
 
         var json = () => Flag("--json", "Print JSON instead of text");
-        root.Add(Leaf("send", "Submit one event, retrying with the same event id until it is acknowledged", run,
-            Text("--entity", "ID", "The entity the event is for", required: true),
-            Text("--type", "TYPE", "The event's type", required: true),
+        root.Add(Leaf("send", "Submit one event, or every event of an NDJSON file, retrying with the same event ids until acknowledged", run,
+            Text("--entity", "ID", "The entity the event is for (required without --file)"),
+            Text("--type", "TYPE", "The event's type (required without --file)"),
             Text("--data", "JSON", "The event's data: a JSON object, merged into the entity's data", fallback: "{}"),
             Text("--id", "EVENT_ID", "The event id (default: a new one); a repeat is acknowledged as a duplicate"),
+            Text("--file", "EVENTS.ndjson", "Send every line of the file, each a POST /api/events body {entityId,type,eventId,data}, in batches; " +
+                "the file is checked first (a bad line: exit 2, nothing sent), then streamed"),
+            Text("--acked", "FILE", "With --file: write each acknowledged event as a JSON line to FILE (for verify)"),
             json()));
         root.Add(Leaf("get", "Print an entity's state", run,
             Text("--entity", "ID", "The entity", required: true), json()));

@@ -142,6 +142,17 @@ internal sealed class ClusterConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The ingress of the node hosting the entity's shard, when the placement is known; null otherwise.</summary>
+    public IActorRef? IngressOf(string entityId) => _ingressByShard.GetValueOrDefault(_extractor.ShardId(entityId, null!));
+
+    /// <summary>
+    /// Sends a batch of events, to <paramref name="target"/> (a node's ingress) or through the seed
+    /// contact when null, and waits up to <paramref name="timeout"/> for its one answer; throws
+    /// <see cref="TimeoutException"/> when none comes in time.
+    /// </summary>
+    public async Task<object> SubmitBatchAsync(SubmitEventBatch batch, TimeSpan timeout, IActorRef? target) =>
+        await RequestAsync(RequestKeys.Listener(batch.BatchId), batch, timeout, target);
+
     /// <summary>
     /// Sends one echo request and waits up to <paramref name="timeout"/> for its reply; with
     /// <paramref name="direct"/>, to the node hosting its shard when the placement is known.
@@ -289,6 +300,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             Receive<GroupJoined>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupConfirmed>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<GroupList>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<EventBatchResult>(reply => Complete(RequestKeys.Listener(reply.BatchId), reply));
             Receive<Messages.Webhooks.WebhookAnswer>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<QueryRejected>(reply =>
             {

@@ -46,6 +46,10 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
     private static readonly IReadOnlyDictionary<Type, string> ManifestsByType = new Dictionary<Type, string>
     {
         [typeof(SubmitEvent)] = "SE",
+        [typeof(SubmitEventBatch)] = "SB",
+        [typeof(SubmitEntityEvents)] = "SM",
+        [typeof(EventBatchResult)] = "EB",
+        [typeof(EntityEventsResult)] = "EM",
         [typeof(StopEntity)] = "SX",
         [typeof(NodeLeaving)] = "NL",
         [typeof(EventAccepted)] = "EA",

@@ -43,6 +43,7 @@ public static class EventEndpoints
     public static WebApplication MapEventEndpoints(this WebApplication app)
     {
         app.MapPost("/api/events", SubmitAsync).RequireScope(ApiScope.Write);
+        app.MapPost("/api/events/batch", BatchEndpoint.SubmitAsync).RequireScope(ApiScope.Write);
         app.MapGet("/api/entities/{id}", GetStateAsync).RequireScope(ApiScope.Read);
         return app;
     }
@@ -57,38 +58,18 @@ public static class EventEndpoints
                 $"the body of POST /api/events must be JSON sent as 'Content-Type: application/json', not '{http.Request.ContentType ?? "none"}'");
         }
 
-        var body = await ReadBodyAsync(http.Request);
+        var body = await ReadBodyAsync(http.Request, MaxBodyBytes);
         if (body is null)
             return Problem(StatusCodes.Status413PayloadTooLarge, "request body too large",
                 $"the body of POST /api/events may hold at most {MaxBodyBytes} bytes");
 
-        EventRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<EventRequest>(body, RequestOptions);
-        }
-        catch (JsonException ex)
-        {
-            metrics.EventRejected();
-            return Problem(StatusCodes.Status400BadRequest, "malformed event",
-                $"the body must be a JSON object with entityId, type, and optionally eventId and data: " +
-                ApiResults.DescribeJson(ex, "entityId, type, eventId and data", "entityId, type and eventId are strings, data is an object"));
-        }
-
-        if (request is null)
-        {
-            metrics.EventRejected();
-            return Problem(StatusCodes.Status400BadRequest, "malformed event", "the body must be a JSON object, not null");
-        }
-
-        var data = request.Data is { } element ? element.GetRawText() : "{}";
         // The request's span, when the node traces, is the parent of the ingress's and the entity's.
         var traceParent = System.Diagnostics.Activity.Current is { Recorded: true } span ? span.Id : null;
-        var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data, traceParent);
-        if (EventValidation.Check(command) is { } problem)
+        var (command, title, problem) = ParseEvent(body, traceParent);
+        if (command is null)
         {
             metrics.EventRejected();
-            return Problem(StatusCodes.Status400BadRequest, "invalid event", problem);
+            return Problem(StatusCodes.Status400BadRequest, title!, problem!);
         }
 
         var reply = await AskIngressAsync(registry, command);
@@ -119,8 +100,32 @@ public static class EventEndpoints
         };
     }
 
+    /// <summary>
+    /// One <c>POST /api/events</c> body as the event it submits (an event id drawn when it has none),
+    /// or null with a title and the reason when it is malformed or breaks a rule.
+    /// </summary>
+    internal static (SubmitEvent? Command, string? Title, string? Problem) ParseEvent(ReadOnlySpan<byte> json, string? traceParent = null)
+    {
+        EventRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<EventRequest>(json, RequestOptions);
+        }
+        catch (JsonException ex)
+        {
+            return (null, "malformed event", "the body must be a JSON object with entityId, type, and optionally eventId and data: " +
+                ApiResults.DescribeJson(ex, "entityId, type, eventId and data", "entityId, type and eventId are strings, data is an object"));
+        }
+
+        if (request is null)
+            return (null, "malformed event", "the body must be a JSON object, not null");
+        var data = request.Data is { } element ? element.GetRawText() : "{}";
+        var command = new SubmitEvent(request.EntityId!, request.EventId ?? Guid.NewGuid().ToString("N"), request.Type!, data, traceParent);
+        return EventValidation.Check(command) is { } problem ? (null, "invalid event", problem) : (command, null, null);
+    }
+
     /// <summary>Asks the ingress; null when no answer came in time (or the node is not ready).</summary>
-    private static async Task<object?> AskIngressAsync(ActorRegistry registry, object message)
+    internal static async Task<object?> AskIngressAsync(ActorRegistry registry, object message)
     {
         if (!registry.TryGet<IngressActor>(out var ingress))
             return null;
@@ -134,17 +139,27 @@ public static class EventEndpoints
         }
     }
 
-    /// <summary>The request body, or null when it is longer than <see cref="MaxBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
+    /// <summary>The request body, or null when it is longer than <paramref name="maxBytes"/>.</summary>
+    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int maxBytes)
     {
-        if (request.ContentLength > MaxBodyBytes)
+        if (request.ContentLength > maxBytes)
             return null;
-        var buffer = new MemoryStream();
+        if (request.ContentLength is { } known)
+        {
+            // The usual case: the length is given, and the body is read straight into its array.
+            var body = new byte[known];
+            var filled = 0;
+            while (filled < body.Length && await request.Body.ReadAsync(body.AsMemory(filled)) is var count and > 0)
+                filled += count;
+            return filled == body.Length ? body : body[..filled];
+        }
+
+        var buffer = new MemoryStream(1024);
         var chunk = new byte[8192];
         int read;
         while ((read = await request.Body.ReadAsync(chunk)) > 0)
         {
-            if (buffer.Length + read > MaxBodyBytes)
+            if (buffer.Length + read > maxBytes)
                 return null;
             buffer.Write(chunk, 0, read);
         }

@@ -37,9 +37,15 @@ public sealed record EntityState(
     /// Checks that applying <paramref name="evt"/> keeps the state within its limits; null when
     /// it may be applied, otherwise the reason to refuse it.
     /// </summary>
-    public string? CheckApplicable(EventApplied evt, out string mergedData)
+    public string? CheckApplicable(EventApplied evt, out string mergedData) => CheckApplicable(evt, Data, out mergedData);
+
+    /// <summary>
+    /// As <see cref="CheckApplicable(EventApplied, out string)"/>, on <paramref name="data"/>: the
+    /// entity's data after earlier events that are not folded in yet (a group persisted together).
+    /// </summary>
+    public string? CheckApplicable(EventApplied evt, string data, out string mergedData)
     {
-        mergedData = JsonMergePatch.Apply(Data, evt.Data);
+        mergedData = JsonMergePatch.Apply(data, evt.Data);
         var size = Encoding.UTF8.GetByteCount(mergedData);
         return size > EventValidation.MaxStateDataBytes
             ? $"applying the event would grow the entity's data to {size} bytes; the limit is {EventValidation.MaxStateDataBytes}"

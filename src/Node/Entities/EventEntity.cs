@@ -42,8 +42,11 @@ public sealed class EventEntity : ReceivePersistentActor
     // Events that arrived while the entity recovered or waited for a write: Akka.Persistence
     // holds them back and, should that recovery or write fail, drops them with the entity.
     // Their senders are told instead.
-    private List<(IActorRef Sender, string EventId)>? _heldBack;
+    private List<(IActorRef Sender, object Command)>? _heldBack;
     private bool _persisting;
+
+    // The events of one SubmitEntityEvents being persisted together, answered once all are done.
+    private PendingGroup? _group;
 
     // The span of the event being persisted, when the node traces.
     private System.Diagnostics.Activity? _persistSpan;
@@ -66,6 +69,11 @@ public sealed class EventEntity : ReceivePersistentActor
         Command<SubmitEvent>(command =>
         {
             Handle(command);
+            KeepMemoryBounded();
+        });
+        Command<SubmitEntityEvents>(command =>
+        {
+            HandleMany(command);
             KeepMemoryBounded();
         });
         Command<GetEntityState>(_ =>
@@ -116,7 +124,13 @@ public sealed class EventEntity : ReceivePersistentActor
     /// </summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        if (@event is EventApplied evt)
+        if (_group is { } group)
+        {
+            // The entity stops after a failed write: every event of the group not yet answered is not stored.
+            _group = null;
+            group.Answer(NotStoredReason("the journal could not store the event", cause));
+        }
+        else if (@event is EventApplied evt)
             Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, NotStoredReason("the journal could not store the event", cause)));
         EndPersistSpan(cause.GetBaseException().Message);
         TellHeldBack(NotStoredReason("the journal could not store an earlier event of the entity", cause));
@@ -126,10 +140,23 @@ public sealed class EventEntity : ReceivePersistentActor
     /// <summary>The journal refused the event before writing it (it could not be serialized): its sender is told; the entity goes on.</summary>
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
+        if (_group is { } group)
+        {
+            // The rest of the group goes on: only this event is refused.
+            group.Refused($"the journal refused the event: {cause.GetBaseException().Message}");
+            if (!group.Done)
+            {
+                base.OnPersistRejected(cause, @event, sequenceNr);
+                return;
+            }
+
+            _group = null;
+            group.Answer();
+        }
+        else if (@event is EventApplied evt)
+            Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal refused the event: {cause.GetBaseException().Message}"));
         _persisting = false;
         _heldBack = null;
-        if (@event is EventApplied evt)
-            Sender.Tell(new EventNotStored(_state.EntityId, evt.EventId, $"the journal refused the event: {cause.GetBaseException().Message}"));
         EndPersistSpan(cause.GetBaseException().Message);
         base.OnPersistRejected(cause, @event, sequenceNr);
     }
@@ -137,8 +164,8 @@ public sealed class EventEntity : ReceivePersistentActor
     /// <inheritdoc />
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if ((IsRecovering || _persisting) && message is SubmitEvent submit && (_heldBack ??= []).Count < MaxHeldBack)
-            _heldBack.Add((Sender, submit.EventId));
+        if ((IsRecovering || _persisting) && message is SubmitEvent or SubmitEntityEvents && (_heldBack ??= []).Count < MaxHeldBack)
+            _heldBack.Add((Sender, message));
         return base.AroundReceive(receive, message);
     }
 
@@ -164,8 +191,15 @@ public sealed class EventEntity : ReceivePersistentActor
 
     private void TellHeldBack(string reason)
     {
-        foreach (var (sender, eventId) in _heldBack ?? [])
-            sender.Tell(new EventNotStored(_state.EntityId, eventId, reason));
+        foreach (var (sender, command) in _heldBack ?? [])
+        {
+            if (command is SubmitEvent submit)
+                sender.Tell(new EventNotStored(_state.EntityId, submit.EventId, reason));
+            else if (command is SubmitEntityEvents many)
+                sender.Tell(new EntityEventsResult(_state.EntityId,
+                    many.Events.Select(e => new EventOutcome(_state.EntityId, e.EventId, EventOutcome.NotStored, Reason: reason)).ToList()));
+        }
+
         _heldBack = null;
     }
 
@@ -254,5 +288,125 @@ public sealed class EventEntity : ReceivePersistentActor
             if (LastSequenceNr % SnapshotEvery == 0)
                 SaveSnapshot(_state.ToSnapshot());
         });
+    }
+
+    /// <summary>
+    /// The events of one entity from a batch: duplicates and refused events are answered as with
+    /// single sends, the new ones are persisted together (one journal write, each event its own
+    /// row and sequence number) and the whole group is answered once they are stored.
+    /// </summary>
+    private void HandleMany(SubmitEntityEvents command)
+    {
+        var outcomes = new EventOutcome?[command.Events.Count];
+        var toPersist = new List<EventApplied>();
+        var merged = new List<string>();
+        var slots = new List<int>();
+        // An id repeated within the group: answered as a duplicate of its first occurrence once that is stored.
+        var firstInGroup = new Dictionary<string, int>(StringComparer.Ordinal);
+        var repeats = new List<(int Slot, int Of)>();
+        var data = _state.Data;
+        for (var i = 0; i < command.Events.Count; i++)
+        {
+            var submit = command.Events[i];
+            if (_state.HasApplied(submit.EventId))
+            {
+                outcomes[i] = new EventOutcome(_state.EntityId, submit.EventId, EventOutcome.Duplicate, _state.Version,
+                    _state.PositionOf(submit.EventId), _node);
+                _metrics.EventDuplicate();
+                continue;
+            }
+
+            if (firstInGroup.TryGetValue(submit.EventId, out var first))
+            {
+                repeats.Add((i, first));
+                continue;
+            }
+
+            var evt = new EventApplied(submit.EventId, submit.Type, submit.Data, DateTimeOffset.UtcNow);
+            if (Check(evt, data, out var next) is { } problem)
+            {
+                outcomes[i] = new EventOutcome(_state.EntityId, submit.EventId, EventOutcome.Rejected, Reason: problem);
+                _metrics.EventRejected();
+                continue;
+            }
+
+            firstInGroup[submit.EventId] = i;
+            data = next;
+            toPersist.Add(evt);
+            merged.Add(next);
+            slots.Add(i);
+        }
+
+        var group = new PendingGroup(Sender, command, outcomes, slots, repeats);
+        if (toPersist.Count == 0)
+        {
+            group.Answer();
+            return;
+        }
+
+        var received = System.Diagnostics.Stopwatch.GetTimestamp();
+        _group = group;
+        _persisting = true;
+        PersistAll(toPersist, persisted =>
+        {
+            var position = _positions.Take(PersistenceId, LastSequenceNr);
+            _state = _state.Apply(persisted, LastSequenceNr, position, merged[group.Next]);
+            group.Stored(new EventOutcome(_state.EntityId, persisted.EventId, EventOutcome.Accepted, _state.Version, position, _node));
+            _metrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
+            if (LastSequenceNr % SnapshotEvery == 0)
+                SaveSnapshot(_state.ToSnapshot());
+            if (!group.Done)
+                return;
+            _persisting = false;
+            _heldBack = null;
+            _group = null;
+            group.Answer();
+        });
+    }
+
+    /// <summary>The problem of applying <paramref name="evt"/> on <paramref name="data"/>; null when it may be applied.</summary>
+    private string? Check(EventApplied evt, string data, out string mergedData)
+    {
+        try
+        {
+            return _state.CheckApplicable(evt, data, out mergedData);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            mergedData = data;
+            return $"data is not valid JSON: {ex.Message}";
+        }
+    }
+
+    /// <summary>
+    /// A group of events being persisted together: the outcomes so far, which slot the next
+    /// stored event fills, and the repeats answered from their first occurrence.
+    /// </summary>
+    private sealed class PendingGroup(IActorRef sender, SubmitEntityEvents command, EventOutcome?[] outcomes, List<int> slots,
+        List<(int Slot, int Of)> repeats)
+    {
+        /// <summary>The index, among the persisted events, of the next one the journal answers.</summary>
+        public int Next { get; private set; }
+
+        public bool Done => Next == slots.Count;
+
+        public void Stored(EventOutcome outcome) => outcomes[slots[Next++]] = outcome;
+
+        public void Refused(string reason)
+        {
+            var slot = slots[Next++];
+            outcomes[slot] = new EventOutcome(command.EntityId, command.Events[slot].EventId, EventOutcome.NotStored, Reason: reason);
+        }
+
+        /// <summary>Answers the sender; events with no outcome yet (after a failed write) are not stored, for <paramref name="reason"/>.</summary>
+        public void Answer(string? reason = null)
+        {
+            var result = new EventOutcome[outcomes.Length];
+            for (var i = 0; i < outcomes.Length; i++)
+                result[i] = outcomes[i] ?? new EventOutcome(command.EntityId, command.Events[i].EventId, EventOutcome.NotStored, Reason: reason);
+            foreach (var (slot, of) in repeats)
+                result[slot] = result[of] is { IsStored: true } original ? original with { Status = EventOutcome.Duplicate } : result[of];
+            sender.Tell(new EntityEventsResult(command.EntityId, result));
+        }
     }
 }

@@ -57,6 +57,19 @@ public sealed class IngressActor : ReceiveActor
 
             NodeTracing.Stop(span, problem);
         });
+        Receive<SubmitEventBatch>(batch =>
+        {
+            var events = batch.Events ?? [];
+            if (SubmitEventBatch.CheckSize(events.Count, events.Sum(SubmitEventBatch.SizeOf)) is { } tooLarge)
+            {
+                // The batch as a whole is refused, each event with the reason; a client that checks the size never gets here.
+                Sender.Tell(new EventBatchResult(batch.BatchId ?? "",
+                    events.Select(e => new EventOutcome(e?.EntityId ?? "", e?.EventId ?? "", EventOutcome.Rejected, Reason: tooLarge)).ToList()));
+                return;
+            }
+
+            BatchCollector.Start(Context, region, Sender, batch);
+        });
         Receive<EchoRequest>(request =>
         {
             var problem = EventValidation.CheckEntityId(request.Key) ?? EventValidation.CheckEventId(request.RequestId);

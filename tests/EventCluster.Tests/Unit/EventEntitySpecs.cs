@@ -5,6 +5,7 @@ using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Serialization;
+using EventCluster.Messages.Validation;
 using EventCluster.Node.Entities;
 
 namespace EventCluster.Tests.Unit;
@@ -45,6 +46,47 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
 
         var accepted = ExpectMsg<EventAccepted>();
         Assert.Equal(new EventAccepted("acct-1", "e1", 1, Node, false), accepted);
+    }
+
+    [Fact]
+    public void Should_persist_a_group_of_events_in_order_and_answer_each_with_its_own_outcome()
+    {
+        var entity = Sys.ActorOf(EventEntity.Props("acct-g", Node, Passivation));
+        entity.Tell(new SubmitEvent("acct-g", "e0", "opened", "{}"));
+        ExpectMsg<EventAccepted>();
+        // Sixteen fields of almost 64 KiB fit the entity's 1 MiB of data; the seventeenth does not.
+        var big = new string('x', EventValidation.MaxDataBytes - 100);
+        var events = new List<SubmitEvent>
+        {
+            new("acct-g", "e0", "opened", "{}"),               // stored before
+            new("acct-g", "e1", "deposit", """{"a":1}"""),
+            new("acct-g", "e1", "deposit", """{"a":1}"""),     // repeated in the group
+        };
+        events.AddRange(Enumerable.Range(1, 17).Select(i => new SubmitEvent("acct-g", $"f{i}", "grow", $$"""{"f{{i}}":"{{big}}"}""")));
+        events.Add(new SubmitEvent("acct-g", "e2", "deposit", """{"a":null,"c":3}"""));
+
+        entity.Tell(new SubmitEntityEvents("acct-g", events));
+
+        var result = ExpectMsg<EntityEventsResult>(TimeSpan.FromSeconds(10));
+        Assert.Equal(events.Select(e => e.EventId), result.Outcomes.Select(o => o.EventId));
+        Assert.Equal(EventOutcome.Duplicate, result.Outcomes[0].Status);
+        Assert.Equal(EventOutcome.Accepted, result.Outcomes[1].Status);
+        Assert.Equal(EventOutcome.Duplicate, result.Outcomes[2].Status);
+        Assert.Equal(result.Outcomes[1].Version, result.Outcomes[2].Version);
+        Assert.All(result.Outcomes.Skip(3).Take(16), o => Assert.Equal(EventOutcome.Accepted, o.Status));
+        Assert.Equal(EventOutcome.Rejected, result.Outcomes[19].Status);
+        Assert.Contains("grow the entity's data", result.Outcomes[19].Reason);
+        Assert.Equal(EventOutcome.Accepted, result.Outcomes[20].Status);
+        // Versions follow the order given, the rejected event taking none.
+        Assert.Equal(Enumerable.Range(2, 18).Select(v => (long)v),
+            result.Outcomes.Where(o => o.Status == EventOutcome.Accepted).Select(o => o.Version!.Value));
+        entity.Tell(new GetEntityState("acct-g"));
+        var state = ExpectMsg<EntityStateResult>();
+        Assert.Equal(19, state.Version);
+        Assert.Equal("e2", state.LastEventId);
+        Assert.Contains("\"c\":3", state.Data);
+        Assert.DoesNotContain("\"a\"", state.Data);
+        Assert.DoesNotContain("f17", state.Data);
     }
 
     [Fact]

@@ -27,6 +27,11 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
     [
         new SubmitEvent("acct-1", "ev-1", "deposit", """{"amount":5,"nested":{"x":[1,2,"é"]}}"""),
         StopEntity.Instance,
+        new SubmitEventBatch("b-1", [new SubmitEvent("acct-1", "ev-1", "deposit", """{"amount":5}"""), new SubmitEvent("acct-2", "ev-2", "deposit", "{}")]),
+        new SubmitEntityEvents("acct-1", [new SubmitEvent("acct-1", "ev-1", "deposit", """{"amount":5}"""), new SubmitEvent("acct-1", "ev-3", "withdraw", "{}")]),
+        new EntityEventsResult("acct-1", [new EventOutcome("acct-1", "ev-1", EventOutcome.Accepted, 1, 41, "akka.tcp://eventcluster@127.0.0.1:4053"),
+            new EventOutcome("acct-1", "ev-3", EventOutcome.Rejected, Reason: "too large")]),
+        new EventBatchResult("b-1", [new EventOutcome("acct-2", "ev-2", EventOutcome.Duplicate, 4, 40), new EventOutcome("acct-1", "ev-1", EventOutcome.Unanswered, Reason: "no answer")]),
         new NodeLeaving("akka.tcp://eventcluster@127.0.0.1:4055"),
         new EventAccepted("acct-1", "ev-1", 7, "akka.tcp://eventcluster@127.0.0.1:4053", true, 1234),
         new EventRejected("acct-1", "ev-1", "data must be a JSON object"),
