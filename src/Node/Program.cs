@@ -31,13 +31,7 @@ catch (NodeOptionsException ex)
 IHost host;
 if (settings.HttpPort > 0)
 {
-    var web = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-    web.ConfigureEventClusterNode(settings);
-    web.Services.AddEventClusterApi(new ApiOptions(settings.MaxStreams, settings.StreamBuffer, settings.StreamHeartbeatSeconds, settings.ApiToken));
-    web.WebHost.UseUrls($"http://{(settings.BindHost == "0.0.0.0" ? "*" : settings.BindHost)}:{settings.HttpPort}");
-    var app = web.Build();
-    app.MapEventClusterApi();
-    host = app;
+    host = NodeWebApplication.Create(settings);
 }
 else
 {

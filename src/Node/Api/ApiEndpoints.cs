@@ -1,12 +1,12 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Hosting;
+using EventCluster.Messages.Queries;
 using EventCluster.Node.Cluster;
 using EventCluster.Node.Entities;
 
 namespace EventCluster.Node.Api;
 
-/// <summary>The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard.</summary>
+/// <summary>The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard, the OpenAPI document.</summary>
 public static class ApiEndpoints
 {
     /// <summary>Maps the endpoints onto the node's web application; the services come from <see cref="ApiServiceCollectionExtensions.AddEventClusterApi"/>.</summary>
@@ -14,16 +14,7 @@ public static class ApiEndpoints
     {
         // Enforces the stream endpoint's concurrency policy from AddEventClusterApi.
         app.UseRateLimiter();
-        app.MapGet("/health/live", () => Results.Text("live\n"));
-        app.MapGet("/health/ready", (ActorSystem system, ActorRegistry registry) =>
-        {
-            var up = Akka.Cluster.Cluster.Get(system).SelfMember.Status == MemberStatus.Up;
-            var regionReady = registry.TryGet<EntityRegion>(out _);
-            return up && regionReady
-                ? Results.Text("ready\n")
-                : Results.Text($"not ready: member {(up ? "Up" : "not Up")}, shard region {(regionReady ? "registered" : "not registered")}\n",
-                    statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
+        app.MapHealthEndpoints();
         app.MapGet("/api/cluster", async (ActorSystem system, ActorRegistry registry) =>
         {
             if (!registry.TryGet<EntityRegion>(out var region))
@@ -36,8 +27,22 @@ public static class ApiEndpoints
             {
                 return Results.Problem("the cluster did not answer in time", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-        });
-        app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"));
+        })
+            .WithName("GetClusterStatus")
+            .WithSummary("Members, leader, shards and entities per node, and this node's recent cluster events")
+            .WithTags("cluster")
+            .Produces<ClusterStatusResult>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"))
+            .WithName("GetDashboard")
+            .WithSummary("The live dashboard page")
+            .WithTags("dashboard")
+            .Produces<string>(contentType: "text/html");
+        app.MapOpenApi()
+            .WithName("GetOpenApiDocument")
+            .WithSummary("This document (v1)")
+            .WithTags("api")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, null, ["application/json"]));
         app.MapMetricsEndpoints();
         app.MapEventEndpoints();
         app.MapListenerEndpoints();
