@@ -74,6 +74,21 @@ public static partial class ApiDocument
             return Task.CompletedTask;
         });
 
+    /// <summary>
+    /// Documents the JSON body a handler reads itself. Not <c>Accepts</c>: that metadata also makes
+    /// routing refuse another content type with an empty 415, before the handler can say why.
+    /// </summary>
+    public static RouteHandlerBuilder WithJsonBody<TBody>(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(TBody), null, cancellationToken) },
+                },
+            });
+
     /// <summary>The document's path of a route: its parameters without constraints or defaults.</summary>
     public static string PathOf(RoutePattern pattern) =>
         "/" + ParameterPart().Replace(pattern.RawText?.TrimStart('/') ?? "", match => $"{{{match.Groups[1].Value}}}");

@@ -64,7 +64,7 @@ public static class EventEndpoints
             .WithName("SubmitEvent")
             .WithSummary("Sends one event; answered once the entity persisted it (a repeated eventId is a duplicate and changes nothing)")
             .WithTags("events")
-            .Accepts<EventRequest>("application/json")
+            .WithJsonBody<EventRequest>()
             .Produces<EventAccepted>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)

@@ -46,7 +46,7 @@ public static class WebhookEndpoints
         app.MapPost("/api/subscriptions", AddAsync)
             .WithName("AddSubscription")
             .WithSummary("Adds a webhook subscription; the cluster delivers every matching event to its URL")
-            .Accepts<AddRequest>("application/json")
+            .WithJsonBody<AddRequest>()
             .Produces<WebhookInfo>(StatusCodes.Status201Created)
             .WithWebhookProblems(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge,
                 StatusCodes.Status415UnsupportedMediaType);

@@ -117,9 +117,12 @@ public sealed class OpenApiSpecs(OpenApiNode node) : IClassFixture<OpenApiNode>
         var assembly = Compile(generated);
         // The document names no server: the client sends to its HttpClient's base address.
         using var http = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        dynamic client = Activator.CreateInstance(assembly.GetType("Generated.EventClusterApi")!, http)!;
+        var clientType = assembly.GetType("Generated.EventClusterApi")!;
+        dynamic client = Activator.CreateInstance(clientType, http)!;
         var entity = $"openapi-{Guid.NewGuid():N}";
-        dynamic request = Activator.CreateInstance(assembly.GetType("Generated.EventRequest")!)!;
+        // The body's class is whatever the generator named the operation's request schema.
+        var requestType = clientType.GetMethods().First(method => method.Name == "SubmitEventAsync").GetParameters()[0].ParameterType;
+        dynamic request = Activator.CreateInstance(requestType)!;
         request.EntityId = entity;
         request.Type = "deposit";
         request.EventId = "dep-1";
