@@ -1,3 +1,4 @@
+using EventCluster.Node.Api;
 using EventCluster.Node.Hosting;
 using EventCluster.Node.Journal;
 

@@ -1,16 +1,20 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Hosting;
+using EventCluster.Messages.Queries;
 using EventCluster.Node.Cluster;
 using EventCluster.Node.Entities;
 using EventCluster.Node.Security;
 
 namespace EventCluster.Node.Api;
 
+/// <summary>A ticket for the event stream and how long it is valid.</summary>
+public sealed record StreamTicketResult(string Ticket, int ExpiresInSeconds);
+
 /// <summary>
-/// The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard.
-/// Each <c>/api</c> endpoint declares the scope it needs (<see cref="ApiAccess"/>); health, the dashboard page and
-/// (unless <see cref="ApiOptions.MetricsNeedToken"/>) <c>/metrics</c> are open.
+/// The node's HTTP endpoints: health probes, cluster status, events and entities, metrics, dashboard,
+/// the OpenAPI document. Each <c>/api</c> endpoint declares the scope it needs (<see cref="ApiAccess"/>);
+/// health, the dashboard page, the OpenAPI document and (unless <see cref="ApiOptions.MetricsNeedToken"/>)
+/// <c>/metrics</c> are open.
 /// </summary>
 public static class ApiEndpoints
 {
@@ -21,16 +25,7 @@ public static class ApiEndpoints
         // concurrency policy from AddEventClusterApi.
         app.UseApiAccess();
         app.UseRateLimiter();
-        app.MapGet("/health/live", () => Results.Text("live\n"));
-        app.MapGet("/health/ready", (ActorSystem system, ActorRegistry registry) =>
-        {
-            var up = Akka.Cluster.Cluster.Get(system).SelfMember.Status == MemberStatus.Up;
-            var regionReady = registry.TryGet<EntityRegion>(out _);
-            return up && regionReady
-                ? Results.Text("ready\n")
-                : Results.Text($"not ready: member {(up ? "Up" : "not Up")}, shard region {(regionReady ? "registered" : "not registered")}\n",
-                    statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
+        app.MapHealthEndpoints();
         app.MapGet("/api/cluster", async (ActorSystem system, ActorRegistry registry) =>
         {
             if (!registry.TryGet<EntityRegion>(out var region))
@@ -43,16 +38,36 @@ public static class ApiEndpoints
             {
                 return Results.Problem("the cluster did not answer in time", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-        }).RequireScope(ApiScope.Read);
+        })
+            .RequireScope(ApiScope.Read)
+            .WithName("GetClusterStatus")
+            .WithSummary("Members, leader, shards and entities per node, and this node's recent cluster events")
+            .WithTags("cluster")
+            .Produces<ClusterStatusResult>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         // The dashboard's way into the stream: EventSource cannot send a header, so it trades its
         // token for a ticket it may put in the stream's URL (see StreamTickets).
         app.MapPost("/api/stream-tickets", (HttpContext http, ApiOptions options, StreamTickets tickets) =>
         {
             var entry = options.Tokens.Find(ApiAccess.BearerToken(http)) ?? new ApiTokenEntry("anyone", ApiScope.All, []);
-            return Results.Json(new { ticket = tickets.Issue(entry), expiresInSeconds = (int)StreamTickets.Lifetime.TotalSeconds },
+            return Results.Json(new StreamTicketResult(tickets.Issue(entry), (int)StreamTickets.Lifetime.TotalSeconds),
                 statusCode: StatusCodes.Status201Created);
-        }).RequireScope(ApiScope.Read);
-        app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"));
+        })
+            .RequireScope(ApiScope.Read)
+            .WithName("CreateStreamTicket")
+            .WithSummary("A short-lived ticket that opens the event stream without an Authorization header (for EventSource)")
+            .WithTags("events")
+            .Produces<StreamTicketResult>(StatusCodes.Status201Created);
+        app.MapGet("/", () => Results.Stream(Dashboard.Open(), "text/html; charset=utf-8"))
+            .WithName("GetDashboard")
+            .WithSummary("The live dashboard page")
+            .WithTags("dashboard")
+            .Produces<string>(contentType: "text/html");
+        app.MapOpenApi()
+            .WithName("GetOpenApiDocument")
+            .WithSummary("This document (v1)")
+            .WithTags("api")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, null, ["application/json"]));
         app.MapMetricsEndpoints();
         app.MapEventEndpoints();
         app.MapListenerEndpoints();

@@ -1,4 +1,5 @@
 using EventCluster.Node.Security;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace EventCluster.Node.Api;
@@ -9,11 +10,17 @@ public static class ApiServiceCollectionExtensions
     /// <summary>The rate-limiter policy that bounds the Server-Sent Event streams a node serves at once.</summary>
     public const string StreamPolicy = "event-streams";
 
-    /// <summary>Adds the API's options and the limit on concurrent streams; <see cref="ApiEndpoints.MapEventClusterApi"/> uses them.</summary>
+    /// <summary>Adds the API's options, the limit on concurrent streams, the health-check service and the OpenAPI document; <see cref="ApiEndpoints.MapEventClusterApi"/> uses them.</summary>
     public static IServiceCollection AddEventClusterApi(this IServiceCollection services, ApiOptions options)
     {
         services.AddSingleton(options);
         services.AddSingleton(new StreamTickets(TimeProvider.System));
+        // The checks themselves come from the actor system (NodeHealth); this runs them for the probes.
+        services.AddHealthChecks();
+        services.AddEventClusterOpenApi();
+        // Numbers are written as numbers, and no handler binds a body through these options: strict
+        // handling makes the document say "integer" rather than "integer or string".
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         services.AddRateLimiter(limiter =>
         {
             // A stream holds its permit for as long as it is open; no queue, so a stream beyond

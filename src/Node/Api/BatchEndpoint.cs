@@ -185,6 +185,17 @@ public static class BatchEndpoint
     private sealed class BatchTooLargeException : Exception;
 
     /// <summary>
+    /// The answer's shape for the OpenAPI document; <see cref="BatchResult"/> writes these fields
+    /// as it streams: counts per outcome, then one result per event in the order sent.
+    /// </summary>
+    public sealed record BatchAnswer(int Accepted, int Duplicate, int Rejected, int Invalid, int NotStored, int Unanswered,
+        IReadOnlyList<BatchItemAnswer> Results);
+
+    /// <summary>One event's result in a <see cref="BatchAnswer"/>: its place in the batch (from 1) and its outcome.</summary>
+    public sealed record BatchItemAnswer(int Item, string? EntityId, string? EventId, string Status, long? Version, long? Position,
+        string? Node, string? Reason);
+
+    /// <summary>
     /// The answer: counts per outcome, then one result per event in the order sent, written
     /// straight to the response (a batch of 10,000 results builds no document in memory).
     /// </summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Hosting;
+using EventCluster.Messages;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Queries;
 using EventCluster.Messages.Replies;
@@ -34,17 +35,64 @@ public static class EventEndpoints
 
     /// <summary>The body of <c>POST /api/events</c>; any other field is refused.</summary>
     /// <param name="EntityId">The entity.</param>
-    /// <param name="EventId">The event's id; generated when left out. Repeat it to retry safely.</param>
     /// <param name="Type">The event type.</param>
+    /// <param name="EventId">The event's id; generated when left out. Repeat it to retry safely.</param>
     /// <param name="Data">A JSON object; {} when left out.</param>
-    public sealed record EventRequest(string? EntityId, string? EventId, string? Type, JsonElement? Data);
+    public sealed record EventRequest(string? EntityId, string? Type, string? EventId = null, JsonElement? Data = null);
+
+    /// <summary>An entity's state as <c>GET /api/entities/{id}</c> answers it (the fields of <c>get --json</c>).</summary>
+    /// <param name="EntityId">The entity.</param>
+    /// <param name="Version">Its version: the journal sequence number of its last event.</param>
+    /// <param name="EventCount">Events it applied.</param>
+    /// <param name="CountsByType">Events it applied per type.</param>
+    /// <param name="LastEventId">Id of its last event.</param>
+    /// <param name="LastEventType">Type of its last event.</param>
+    /// <param name="LastEventAt">When it applied its last event.</param>
+    /// <param name="Data">RFC 7386 JSON merge-patch of every payload, in order.</param>
+    /// <param name="Node">The node that answered.</param>
+    public sealed record EntityState(string EntityId, long Version, long EventCount, IReadOnlyDictionary<string, long> CountsByType,
+        string? LastEventId, string? LastEventType, DateTimeOffset? LastEventAt, [property: RawJson] string Data, string Node)
+    {
+        /// <summary>The answer for an entity's state.</summary>
+        public static EntityState Of(EntityStateResult state) => new(state.EntityId, state.Version, state.EventCount, state.CountsByType,
+            state.LastEventId, state.LastEventType, state.LastEventAt, state.Data, state.Node);
+    }
 
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapEventEndpoints(this WebApplication app)
     {
-        app.MapPost("/api/events", SubmitAsync).RequireScope(ApiScope.Write);
-        app.MapPost("/api/events/batch", BatchEndpoint.SubmitAsync).RequireScope(ApiScope.Write);
-        app.MapGet("/api/entities/{id}", GetStateAsync).RequireScope(ApiScope.Read);
+        app.MapPost("/api/events", SubmitAsync)
+            .RequireScope(ApiScope.Write)
+            .WithName("SubmitEvent")
+            .WithSummary("Sends one event; answered once the entity persisted it (a repeated eventId is a duplicate and changes nothing)")
+            .WithTags("events")
+            .WithJsonBody<EventRequest>()
+            .Produces<EventAccepted>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        app.MapPost("/api/events/batch", BatchEndpoint.SubmitAsync)
+            .RequireScope(ApiScope.Write)
+            .WithName("SubmitEventBatch")
+            .WithSummary("Sends many events as a JSON array, or as NDJSON (application/x-ndjson, one event body a line); answers each with its own result")
+            .WithTags("events")
+            .WithJsonBody<EventRequest[]>()
+            .Produces<BatchEndpoint.BatchAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        app.MapGet("/api/entities/{id}", GetStateAsync)
+            .RequireScope(ApiScope.Read)
+            .WithName("GetEntity")
+            .WithSummary("An entity's state, folded from every event it applied, from any node")
+            .WithTags("entities")
+            .Produces<EntityState>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -93,7 +141,7 @@ public static class EventEndpoints
         {
             EntityStateResult { Exists: false } => Problem(StatusCodes.Status404NotFound, "no such entity",
                 $"entity {id} has not applied any event"),
-            EntityStateResult state => Results.Json(state.ToJson()),
+            EntityStateResult state => Results.Json(EntityState.Of(state)),
             QueryRejected rejected => Problem(StatusCodes.Status400BadRequest, "query rejected", rejected.Reason),
             null => Unavailable(http, $"the cluster did not answer for entity {id} within {ClusterTimeout.TotalSeconds:0}s"),
             _ => Problem(StatusCodes.Status500InternalServerError, "unexpected reply", reply.GetType().Name),

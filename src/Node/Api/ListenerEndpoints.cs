@@ -6,6 +6,7 @@ using EventCluster.Messages.Validation;
 using EventCluster.Node.Security;
 using EventCluster.Node.Subscriptions;
 using Microsoft.Extensions.Primitives;
+using Microsoft.OpenApi;
 
 namespace EventCluster.Node.Api;
 
@@ -15,13 +16,52 @@ namespace EventCluster.Node.Api;
 /// </summary>
 public static class ListenerEndpoints
 {
+    /// <summary>An entity's history as <c>GET /api/entities/{id}/events</c> answers it.</summary>
+    /// <param name="EntityId">The entity.</param>
+    /// <param name="Events">Its events from the version asked for, in version order.</param>
+    public sealed record EntityHistory(string EntityId, IReadOnlyList<EventRecord> Events);
+
+    /// <summary>The groups as <c>GET /api/groups</c> answers them.</summary>
+    /// <param name="Head">The latest position of the event log.</param>
+    /// <param name="Groups">Every group.</param>
+    public sealed record GroupsAnswer(long Head, IReadOnlyList<GroupInfo> Groups);
+
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapListenerEndpoints(this WebApplication app)
     {
-        app.MapGet("/api/entities/{id}/events", HistoryAsync).RequireScope(ApiScope.Read);
-        app.MapGet("/api/groups", GroupsAsync).RequireScope(ApiScope.Read);
-        app.MapGet("/api/events/stream", StreamAsync).RequireScope(ApiScope.Read).AcceptStreamTicket()
-            .RequireRateLimiting(ApiServiceCollectionExtensions.StreamPolicy);
+        app.MapGet("/api/entities/{id}/events", HistoryAsync)
+            .RequireScope(ApiScope.Read)
+            .WithName("GetEntityHistory")
+            .WithSummary("An entity's events in version order")
+            .WithTags("entities")
+            .WithQuery(("from", JsonSchemaType.Integer, "first version (default 1)"),
+                ("limit", JsonSchemaType.Integer, $"most events answered (default {GetEntityHistory.DefaultLimit}, at most {GetEntityHistory.MaxLimit})"))
+            .Produces<EntityHistory>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        app.MapGet("/api/groups", GroupsAsync)
+            .RequireScope(ApiScope.Read)
+            .WithName("GetGroups")
+            .WithSummary("Every consumer group with its position, lag and whether a subscriber is active")
+            .WithTags("listeners")
+            .Produces<GroupsAnswer>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        app.MapGet("/api/events/stream", StreamAsync)
+            .RequireScope(ApiScope.Read)
+            .AcceptStreamTicket()
+            .RequireRateLimiting(ApiServiceCollectionExtensions.StreamPolicy)
+            .WithName("StreamEvents")
+            .WithSummary("The event log from a position as Server-Sent Events (id: position, event: event or caught-up); Last-Event-ID resumes")
+            .WithTags("listeners")
+            .WithQuery(("from", JsonSchemaType.String, "start, end or a position (default start)"),
+                ("type", JsonSchemaType.String, "an event type to keep; repeat for several"),
+                ("entity", JsonSchemaType.String, "the one entity to keep"),
+                ("entityPrefix", JsonSchemaType.String, "the prefix of the entity ids to keep"))
+            .Produces<EventRecord>(contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -40,7 +80,7 @@ public static class ListenerEndpoints
         return reply switch
         {
             EntityHistoryResult { Exists: false } => Problem(StatusCodes.Status404NotFound, "no such entity", $"entity {id} has not applied any event"),
-            EntityHistoryResult history => Results.Json(new { entityId = history.EntityId, events = history.Events }),
+            EntityHistoryResult history => Results.Json(new EntityHistory(history.EntityId, history.Events)),
             EventLogRequestRefused refused => Refused(http, refused),
             _ => Unavailable(http, $"the node did not read the history of {id} in time"),
         };
@@ -53,7 +93,7 @@ public static class ListenerEndpoints
         var reply = await AskAsync(registry, new GetGroups(NewRequestId()));
         return reply switch
         {
-            GroupList list => Results.Json(new { head = list.Head, groups = list.Groups }),
+            GroupList list => Results.Json(new GroupsAnswer(list.Head, list.Groups)),
             EventLogRequestRefused refused => Refused(http, refused),
             _ => Unavailable(http, "the node did not list the groups in time"),
         };

@@ -49,7 +49,13 @@ public static class MetricsEndpoints
             {
                 await ReadWebhooksAsync(http.RequestServices);
                 await next(http);
-            }), optionsName: null);
+            }), optionsName: null)
+            // The scrape answers any method; Prometheus and the document use GET.
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Get]))
+            .WithName("ScrapeMetrics")
+            .WithSummary("The node's metrics as Prometheus text")
+            .WithTags("metrics")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/plain"]));
         if (app.Services.GetRequiredService<ApiOptions>().MetricsNeedToken)
             scrape.RequireScope(ApiScope.Read);
         app.MapGet("/api/metrics", async (HttpContext http, ActorSystem system) =>
@@ -59,7 +65,12 @@ public static class MetricsEndpoints
             return Results.Json(new NodeFigures(metrics.Accepted, metrics.Duplicates, metrics.Rejected, metrics.ActiveEntities,
                 metrics.PersistCount, metrics.PersistTotal.TotalSeconds, metrics.ShardsByNode(), metrics.MembersByStatus(),
                 metrics.Webhooks.Select(w => new WebhookFigures(w.Name, w.Position, w.Lag, w.Delivered, w.Retries, w.Parked)).ToList()));
-        }).RequireScope(ApiScope.Read);
+        })
+            .RequireScope(ApiScope.Read)
+            .WithName("GetNodeFigures")
+            .WithSummary("This node's figures as JSON (what the dashboard reads)")
+            .WithTags("metrics")
+            .Produces<NodeFigures>();
         return app;
     }
 

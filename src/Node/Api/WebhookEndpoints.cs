@@ -7,6 +7,7 @@ using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Webhooks;
 using EventCluster.Node.Security;
 using EventCluster.Node.Webhooks;
+using Microsoft.OpenApi;
 
 namespace EventCluster.Node.Api;
 
@@ -27,29 +28,70 @@ public static class WebhookEndpoints
 
     /// <summary>The body of <c>POST /api/subscriptions</c>; any other field is refused.</summary>
     public sealed record AddRequest(
-        string? Name, string? Url, string[]? Types, string? EntityPrefix, JsonElement? From, string? Secret, int? MaxAttempts, int? Concurrency);
+        string? Name, string? Url, string[]? Types = null, string? EntityPrefix = null, JsonElement? From = null, string? Secret = null,
+        int? MaxAttempts = null, int? Concurrency = null);
+
+    /// <summary>The subscriptions as <c>GET /api/subscriptions</c> answers them.</summary>
+    /// <param name="Subscriptions">Every subscription.</param>
+    public sealed record WebhookList(IReadOnlyList<WebhookInfo> Subscriptions);
+
+    /// <summary>The answer of a replay of parked events.</summary>
+    /// <param name="Replaying">What is replayed.</param>
+    public sealed record ReplayAnswer(string? Replaying);
 
     /// <summary>Maps the endpoints.</summary>
     public static WebApplication MapWebhookEndpoints(this WebApplication app)
     {
         // Subscriptions reveal where events go and can send them anywhere allowed: admin only.
         var subscriptions = app.MapGroup("/api/subscriptions").RequireScope(ApiScope.Admin);
-        subscriptions.MapPost("", AddAsync);
+        subscriptions.MapPost("", AddAsync)
+            .WithName("AddSubscription")
+            .WithSummary("Adds a webhook subscription; the cluster delivers every matching event to its URL")
+            .WithJsonBody<AddRequest>()
+            .Produces<WebhookInfo>(StatusCodes.Status201Created)
+            .WithWebhookProblems(StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status413PayloadTooLarge,
+                StatusCodes.Status415UnsupportedMediaType);
         subscriptions.MapGet("", async (HttpContext http, ActorRegistry registry) =>
             Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), null, null)), answer =>
-                Results.Json(new { subscriptions = answer.Webhooks }, ResponseOptions)));
+                Results.Json(new WebhookList(answer.Webhooks), ResponseOptions)))
+            .WithName("ListSubscriptions")
+            .WithSummary("Every webhook subscription with its position, lag and counts")
+            .Produces<WebhookList>()
+            .WithWebhookProblems();
         subscriptions.MapGet("/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
             Answer(http, await AskAsync(registry, new GetWebhooks(NewId(), name, null)), answer =>
             {
                 var shown = JsonSerializer.SerializeToNode(answer.Webhooks[0], ResponseOptions)!.AsObject();
                 shown["parkedEvents"] = JsonSerializer.SerializeToNode(answer.Parked, ResponseOptions);
                 return Results.Json(shown);
-            }));
+            }))
+            .WithName("GetSubscription")
+            .WithSummary("One webhook subscription with its parked events")
+            .Produces<WebhookInfo>()
+            .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                // The answer is the subscription's fields plus parkedEvents (a flat object, as the client reads it).
+                var schema = operation.Responses!["200"].Content!["application/json"].Schema!;
+                var parked = await context.GetOrCreateSchemaAsync(typeof(IReadOnlyList<ParkedEvent>), null, cancellationToken);
+                operation.Responses["200"].Content!["application/json"].Schema = new OpenApiSchema
+                {
+                    AllOf = [schema, new OpenApiSchema { Type = JsonSchemaType.Object, Properties = new Dictionary<string, IOpenApiSchema> { ["parkedEvents"] = parked } }],
+                };
+            })
+            .WithWebhookProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         subscriptions.MapDelete("/{name}", async (string name, HttpContext http, ActorRegistry registry) =>
-            Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, null)), _ => Results.NoContent()));
+            Answer(http, await AskAsync(registry, new RemoveWebhook(NewId(), name, null)), _ => Results.NoContent()))
+            .WithName("RemoveSubscription")
+            .WithSummary("Removes a webhook subscription")
+            .Produces(StatusCodes.Status204NoContent)
+            .WithWebhookProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         subscriptions.MapPost("/{name}/parked/replay", async (string name, HttpContext http, ActorRegistry registry) =>
             Answer(http, await AskAsync(registry, new ReplayParked(NewId(), name, null)), answer =>
-                Results.Json(new { replaying = answer.Reason }, statusCode: StatusCodes.Status202Accepted)));
+                Results.Json(new ReplayAnswer(answer.Reason), statusCode: StatusCodes.Status202Accepted)))
+            .WithName("ReplayParked")
+            .WithSummary("Delivers a subscription's parked events again")
+            .Produces<ReplayAnswer>(StatusCodes.Status202Accepted)
+            .WithWebhookProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -126,6 +168,15 @@ public static class WebhookEndpoints
         {
             return null;
         }
+    }
+
+    /// <summary>Documents the problems every subscription call can answer (401, 403, 503) and <paramref name="statuses"/>.</summary>
+    private static RouteHandlerBuilder WithWebhookProblems(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        builder.WithTags("webhooks");
+        foreach (var status in statuses.Concat([StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable]))
+            builder.ProducesProblem(status);
+        return builder;
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");

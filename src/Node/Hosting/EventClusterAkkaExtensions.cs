@@ -92,6 +92,7 @@ public static class EventClusterAkkaExtensions
                     HandOffStopMessage = StopEntity.Instance,
                 })
             .WithClusterClientReceptionist()
+            .WithEventClusterHealthChecks()
             .WithActors((system, registry, resolver) =>
             {
                 NodeLifetime.Watch(system, resolver.GetService<IHostApplicationLifetime>(),

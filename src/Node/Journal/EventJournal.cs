@@ -139,6 +139,33 @@ public abstract class EventJournal : AsyncWriteJournal
             return true;
         });
 
+    /// <summary>
+    /// The readiness probe's question: besides the base class's circuit breaker, the database
+    /// answers a query (the highest version of an id no entity has) through a reader thread.
+    /// </summary>
+    public override async Task<PersistenceHealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        var breaker = await base.CheckHealthAsync(cancellationToken);
+        if (breaker.Status != PersistenceHealthStatus.Healthy)
+            return breaker;
+        try
+        {
+            await _database.Workers.RunAsync(store => store.HighestSequenceNr(HealthProbeId)).WaitAsync(cancellationToken);
+            return new PersistenceHealthCheckResult(PersistenceHealthStatus.Healthy, $"the {_database.Kind} journal answers");
+        }
+        catch (OperationCanceledException)
+        {
+            return new PersistenceHealthCheckResult(PersistenceHealthStatus.Unhealthy, $"the {_database.Kind} journal did not answer in time");
+        }
+        catch (Exception ex)
+        {
+            return new PersistenceHealthCheckResult(PersistenceHealthStatus.Unhealthy, $"the {_database.Kind} journal failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A persistence id no entity can have (entity ids exclude '/'): the health query reads nothing.</summary>
+    private const string HealthProbeId = "eventcluster/health";
+
     /// <summary>True for entity events, the ones whose positions entities take.</summary>
     private static bool IsEntityEvent(JournalRow row) =>
         row.SerializerId == EventClusterSerializer.SerializerId && row.Manifest == EventClusterSerializer.EventAppliedManifest;

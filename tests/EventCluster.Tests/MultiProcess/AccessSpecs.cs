@@ -101,6 +101,7 @@ public sealed class AccessSpecs(AccessNode access, ITestOutputHelper output) : I
             ["GET /metrics"] = () => new(HttpMethod.Get, "/metrics"),
             ["POST /api/stream-tickets"] = () => new(HttpMethod.Post, "/api/stream-tickets"),
             ["POST /api/events"] = () => new(HttpMethod.Post, "/api/events", $$"""{"entityId":"{{entity}}","type":"probed"}"""),
+            ["POST /api/events/batch"] = () => new(HttpMethod.Post, "/api/events/batch", $$"""[{"entityId":"{{entity}}","type":"probed"}]"""),
             ["GET /api/entities/{id}"] = () => new(HttpMethod.Get, $"/api/entities/{entity}"),
             ["GET /api/entities/{id}/events"] = () => new(HttpMethod.Get, $"/api/entities/{entity}/events"),
             ["GET /api/groups"] = () => new(HttpMethod.Get, "/api/groups"),

@@ -1,6 +1,6 @@
-using EventCluster.Node.Api;
+using EventCluster.Node.Hosting;
 
-namespace EventCluster.Node.Hosting;
+namespace EventCluster.Node.Api;
 
 /// <summary>The node with its HTTP API: the web application <c>Program.cs</c> runs, built in one place.</summary>
 public static class NodeWebApplication
