@@ -17,6 +17,9 @@ public static class VerifyCommand
     private const int PageSize = 5_000;
     private const int Parallelism = 16;
 
+    // A journal read is tried this many times before verify gives up.
+    private const int ReadAttempts = 3;
+
     public static async Task<int> RunAsync(Arguments args, ConnectionSettings settings)
     {
         var ackedPath = args.Required("--acked");
@@ -65,6 +68,7 @@ public static class VerifyCommand
     {
         var entries = new List<JournalEntry>();
         var from = 1L;
+        var failures = 0;
         while (true)
         {
             object reply;
@@ -74,16 +78,26 @@ public static class VerifyCommand
             }
             catch (TimeoutException)
             {
+                if (++failures < ReadAttempts)
+                {
+                    await AgainAsync(entityId, $"no answer within {timeout.TotalSeconds:0.#} s", failures);
+                    continue;
+                }
+
                 throw ConnectionErrors.NoAnswer(connection.Seeds, timeout, $"the journal of entity {entityId}");
             }
 
             switch (reply)
             {
                 case EntityJournalResult page:
+                    failures = 0;
                     entries.AddRange(page.Entries);
                     if (!page.HasMore || page.Entries.Count == 0)
                         return entries;
                     from = page.Entries[^1].SequenceNr + 1;
+                    break;
+                case QueryRejected rejected when ++failures < ReadAttempts:
+                    await AgainAsync(entityId, rejected.Reason, failures);
                     break;
                 case QueryRejected rejected:
                     throw new ClusterUnreachableException($"reading the journal of entity {entityId} failed: {rejected.Reason}");
@@ -91,5 +105,16 @@ public static class VerifyCommand
                     throw new InvalidOperationException($"unexpected reply {reply.GetType().Name}");
             }
         }
+    }
+
+    /// <summary>
+    /// A read that failed is asked again after a pause (1 s, then 2 s): on a busy cluster a journal
+    /// read can time out once, and a check that reads thousands of entities should not fail on one.
+    /// Nothing is counted from a failed read; only the third failure in a row gives up.
+    /// </summary>
+    private static async Task AgainAsync(string entityId, string reason, int failures)
+    {
+        Output.Error($"reading the journal of entity {entityId} failed ({reason}); asking again");
+        await Task.Delay(TimeSpan.FromSeconds(failures));
     }
 }

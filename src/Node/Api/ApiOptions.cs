@@ -7,5 +7,5 @@ namespace EventCluster.Node.Api;
 /// <param name="StreamBuffer">Live events buffered per stream before its reader counts as too slow (<c>--stream-buffer</c>).</param>
 /// <param name="StreamHeartbeatSeconds">Seconds between heartbeat comments on a quiet stream (<c>--stream-heartbeat</c>).</param>
 /// <param name="Tokens">The tokens the API accepts; none: every endpoint is open (<c>--api-tokens</c>, <c>--api-token</c>).</param>
-/// <param name="MetricsNeedToken">Whether <c>GET /metrics</c> needs a token with the read scope, like <c>/api</c> (<c>--metrics-token</c>).</param>
+/// <param name="MetricsNeedToken">Whether <c>GET /metrics</c> needs a token with the read scope, like <c>/api</c> (<c>--protect-metrics</c>).</param>
 public sealed record ApiOptions(int MaxStreams, int StreamBuffer, int StreamHeartbeatSeconds, ApiTokens Tokens, bool MetricsNeedToken = false);

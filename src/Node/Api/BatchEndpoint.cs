@@ -74,8 +74,9 @@ public static class BatchEndpoint
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "empty batch", "the batch holds no events");
 
         await SubmitAllAsync(registry, items);
+        // Events refused by the ingress or their entity are counted there; only what never left this endpoint is counted here.
         foreach (var item in items)
-            if (item.Outcome!.Status is EventOutcome.Rejected or Invalid)
+            if (item.Outcome!.Status is Invalid)
                 metrics.EventRejected();
         if (items.Any(i => i.Outcome!.IsRetryable))
             http.Response.Headers.RetryAfter = "1";

@@ -20,6 +20,9 @@ public sealed class HealthSpecs(ITestOutputHelper output)
     {
         await using var cluster = await LocalCluster.StartAsync(2);
         var (staying, leaving) = (cluster.Nodes[0], cluster.Nodes[1]);
+        // Up as a member comes first; its shard region and journal check follow within moments.
+        await Poll.UntilAsync(async () => (await ProbeAsync(leaving, "/health/ready")).Status == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the node to be ready");
         var (readyStatus, ready) = await ProbeAsync(leaving, "/health/ready");
         var (liveStatus, live) = await ProbeAsync(leaving, "/health/live");
         Assert.Equal(HttpStatusCode.OK, readyStatus);

@@ -31,7 +31,8 @@ public sealed class LocalHttpServer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: after Stop, Close looks the port's listener up again and, not finding it,
+        // binds the port anew, which fails when another process has taken it meanwhile.
         _listener.Close();
         _serving.Wait(TimeSpan.FromSeconds(5));
     }

@@ -157,7 +157,11 @@ public sealed class WebhookDeliverySpecs
 
     private static (WebhookSender Sender, WebhookProgress Progress) Sender(string url, int maxAttempts, TimeSpan? attemptTimeout = null)
     {
-        var options = new WebhookOptions { AttemptTimeout = attemptTimeout ?? TimeSpan.FromSeconds(10) };
+        // The receiver is on loopback, which webhooks reach only when a rule allows it.
+        var options = new WebhookOptions
+        {
+            AttemptTimeout = attemptTimeout ?? TimeSpan.FromSeconds(10), Addresses = WebhookAddressPolicy.Parse(["127.0.0.1"]),
+        };
         var services = new ServiceCollection().AddWebhookDelivery(options).BuildServiceProvider();
         var row = Row with { Definition = Row.Definition with { Url = url, MaxAttempts = maxAttempts } };
         var progress = new WebhookProgress(row, 10, 1000);
