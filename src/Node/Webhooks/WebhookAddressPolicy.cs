@@ -8,8 +8,9 @@ namespace EventCluster.Node.Webhooks;
 public sealed class WebhookAddressRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// Where webhooks may connect. By default never to loopback, link-local, private, unspecified,
-/// multicast or broadcast addresses, nor to their IPv4-mapped IPv6 forms: a subscription must not
+/// Where webhooks may connect. By default never to loopback, link-local, private (with carrier-grade
+/// NAT's 100.64/10), unspecified, multicast, broadcast or reserved addresses, nor to IPv6 forms
+/// that carry such an IPv4 address (IPv4-mapped, NAT64, 6to4): a subscription must not
 /// make the cluster call the node itself, the cloud's metadata service or a database inside the
 /// network. The exceptions (<c>--webhook-allowed-hosts</c>):
 /// <list type="bullet">
@@ -31,7 +32,9 @@ public sealed class WebhookAddressPolicy
 
     private const string PrivateClass = "private";
 
-    // Each blocked range with the class it belongs to; IPv4-mapped addresses are checked as IPv4.
+    // Each blocked range with the class it belongs to. IPv6 addresses that carry an IPv4 address
+    // (IPv4-mapped, NAT64's 64:ff9b::/96, 6to4's 2002::/16, IPv4-compatible ::/96) are checked as
+    // that IPv4 address: 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a NAT64 gateway.
     private static readonly (IPNetwork Network, string Class)[] Blocked =
     [
         (IPNetwork.Parse("0.0.0.0/8"), "unspecified"),
@@ -40,12 +43,18 @@ public sealed class WebhookAddressPolicy
         (IPNetwork.Parse("10.0.0.0/8"), PrivateClass),
         (IPNetwork.Parse("172.16.0.0/12"), PrivateClass),
         (IPNetwork.Parse("192.168.0.0/16"), PrivateClass),
+        (IPNetwork.Parse("100.64.0.0/10"), "carrier-grade NAT " + PrivateClass),
         (IPNetwork.Parse("224.0.0.0/4"), "multicast"),
         (IPNetwork.Parse("255.255.255.255/32"), "broadcast"),
+        (IPNetwork.Parse("192.0.0.0/24"), "reserved"),
+        (IPNetwork.Parse("198.18.0.0/15"), "reserved"),
+        (IPNetwork.Parse("240.0.0.0/4"), "reserved"),
         (IPNetwork.Parse("::/128"), "unspecified"),
         (IPNetwork.Parse("::1/128"), "loopback"),
         (IPNetwork.Parse("fe80::/10"), "link-local"),
         (IPNetwork.Parse("fc00::/7"), PrivateClass),
+        (IPNetwork.Parse("fec0::/10"), "site-local " + PrivateClass),
+        (IPNetwork.Parse("64:ff9b:1::/48"), "local NAT64 " + PrivateClass),
         (IPNetwork.Parse("ff00::/8"), "multicast"),
     ];
 
@@ -98,7 +107,7 @@ public sealed class WebhookAddressPolicy
         var canonical = Canonical(address);
         foreach (var (network, kind) in Blocked)
             if (network.Contains(canonical))
-                return address.IsIPv4MappedToIPv6 ? $"IPv4-mapped {kind}" : kind;
+                return address.IsIPv4MappedToIPv6 ? $"IPv4-mapped {kind}" : !canonical.Equals(address) ? $"IPv4-embedding {kind}" : kind;
         return null;
     }
 
@@ -187,5 +196,22 @@ public sealed class WebhookAddressPolicy
         throw last!;
     }
 
-    private static IPAddress Canonical(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    private static IPAddress Canonical(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+            return address.MapToIPv4();
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+            return address;
+        var bytes = address.GetAddressBytes();
+        if (Nat64.Contains(address))
+            return new IPAddress(bytes.AsSpan(12, 4));
+        if (bytes[0] == 0x20 && bytes[1] == 0x02)
+            return new IPAddress(bytes.AsSpan(2, 4));
+        // IPv4-compatible (deprecated): ::a.b.c.d, but not :: and ::1, which are IPv6's own.
+        if (bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0 && !address.Equals(IPAddress.IPv6Any) && !address.Equals(IPAddress.IPv6Loopback))
+            return new IPAddress(bytes.AsSpan(12, 4));
+        return address;
+    }
+
+    private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
 }

@@ -106,6 +106,7 @@ public sealed class NodeSettingsSpecs
     [InlineData("--discovery config --discovery-endpoints a:1 --discovery-label-selector app=x", "--discovery-label-selector is for --discovery kubernetes")]
     [InlineData("--discovery config --discovery-endpoints a:1,b", "discovery endpoint 'b' is not host:port")]
     [InlineData("--discovery config --discovery-endpoints a:1,b:1 --required-contact-points 3", "more than the 2 --discovery-endpoints")]
+    [InlineData("--discovery config --discovery-endpoints a:1", "2 (the default) is more than the 1 --discovery-endpoints")]
     [InlineData("--discovery kubernetes --management-port 0", "--management-port '0' is not a port")]
     [InlineData("--discovery kubernetes --stable-margin 0", "--stable-margin '0' must be a whole number from 1 to 600")]
     [InlineData("--discovery kubernetes --discovery-label-selector app={0}", "is not a Kubernetes label selector")]
