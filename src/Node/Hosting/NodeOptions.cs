@@ -180,7 +180,7 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
                 value => SeedList.ParseEndpoints(value, "--discovery-endpoints", "discovery endpoint"), prefix: "");
             // The default counts too: one endpoint with the default of two contact points never forms.
             var required = options.RequiredContactPoints is null ? RequiredContactPoints.Default
-                : int.TryParse(options.RequiredContactPoints, CultureInfo.InvariantCulture, out var given) ? given : 0;
+                : int.TryParse(options.RequiredContactPoints, CultureInfo.InvariantCulture, out var count) ? count : 0;
             if (options.DiscoveryEndpoints.Split(',', StringSplitOptions.RemoveEmptyEntries).Length is var listed && required > listed)
                 yield return $"--required-contact-points {required}{(options.RequiredContactPoints is null ? " (the default)" : "")} " +
                              $"is more than the {listed} --discovery-endpoints: the cluster could never form";
