@@ -6,9 +6,9 @@ namespace EventCluster.Tests.Support;
 
 /// <summary>
 /// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
-/// does not end with one long class running alone: the <see cref="MachineAlone"/> collection (the
-/// longest of all, its classes one after another), then the longest classes by name, then real
-/// node processes, then the quick tiers.
+/// does not end with one long class running alone: the longest classes by name, then real node
+/// processes, then the quick tiers. (The <see cref="MachineAlone"/> collection runs after all of
+/// these, alone.)
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
