@@ -24,7 +24,9 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
     {
         await using var on = await ClusterOn.StartAsync(database, 3, output);
         var cluster = on.Cluster;
-        await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = cluster.Seeds.ToList() });
+        // A send's overall deadline guards a hang here, not the fail-over's speed (CrashFailoverSpecs
+        // times that): this spec's niced nodes may wait for the cores while a timing-sensitive spec runs.
+        await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = cluster.Seeds.ToList(), Timeout = TimeSpan.FromSeconds(90) });
         var prefix = $"lib-{Guid.NewGuid():N}-";
 
         // A subscriber in this process, following the log from the start.

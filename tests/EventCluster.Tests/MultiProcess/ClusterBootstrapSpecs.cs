@@ -14,7 +14,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// kill -9 and restarted, joins the surviving cluster instead of forming a second one. A node whose
 /// management port is taken says so and exits 1.
 /// </summary>
-[Collection(MachineAlone.Name)]
+[Collection(TimingSensitive.Name)]
 public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : TimingSensitiveSpec, IAsyncLifetime
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };

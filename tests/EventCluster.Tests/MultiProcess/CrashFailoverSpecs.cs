@@ -9,7 +9,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// entities answer again with every acknowledged event, recovered from the journal; a crashed
 /// seed that restarts rejoins the same cluster.
 /// </summary>
-[Collection(MachineAlone.Name)]
+[Collection(TimingSensitive.Name)]
 public sealed class CrashFailoverSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     /// <summary>Victims by role. The first seed is the oldest member, so it also hosts the shard coordinator.</summary>

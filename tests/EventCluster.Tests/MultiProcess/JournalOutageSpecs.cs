@@ -12,7 +12,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// reason, HTTP answers 503 with Retry-After), nothing acknowledged is lost, and the nodes take
 /// events again by themselves once the database is back.
 /// </summary>
-[Collection(MachineAlone.Name)]
+[Collection(TimingSensitive.Name)]
 public sealed class JournalOutageSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     [SkippableFact]

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace EventCluster.Tests.MultiProcess;
 
 /// <summary>Nodes leaving (SIGTERM) and joining a cluster under load: shards hand off and rebalance, nothing is lost.</summary>
-[Collection(MachineAlone.Name)]
+[Collection(TimingSensitive.Name)]
 public sealed class LeaveAndJoinSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     [Fact]

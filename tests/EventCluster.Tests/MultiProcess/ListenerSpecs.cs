@@ -44,7 +44,7 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
         Assert.Equal(16000, acked.Count);
         await subscriber.WaitForEventsAsync(acked.Count, TimeSpan.FromSeconds(120));
         subscriber.Interrupt();
-        Assert.Equal(0, await subscriber.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await subscriber.WaitForExitAsync(TimeSpan.FromSeconds(90)));
 
         var events = subscriber.Events;
         var positions = events.Select(e => e.GetProperty("position").GetInt64()).ToList();
@@ -93,7 +93,7 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
         var after = await SubscribeAsync(cluster, "--from", Position(all[^1]).ToString(), "--max", "10");
         Assert.Equal(Ids(after), Ids(standby.Events));
         standby.Interrupt();
-        Assert.Equal(0, await standby.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await standby.WaitForExitAsync(TimeSpan.FromSeconds(90)));
         Assert.Contains($"confirmed position {Position(after[^1])}", standby.Stderr);
         var groups = (await cluster.ClientAsync("groups", "--json")).Json;
         var billing = groups["groups"]!.AsArray().Single(g => (string)g!["name"]! == "billing")!;
@@ -143,7 +143,7 @@ public sealed class ListenerSpecs(ITestOutputHelper output)
         await using var fromEnd = SubscriberProcess.Start(cluster.SeedList, "--from", "end", "--max", "1");
         await fromEnd.WaitForStderrAsync("caught up at", TimeSpan.FromSeconds(30));
         await PostAsync(http, "f-z-1", "c");
-        Assert.Equal(0, await fromEnd.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await fromEnd.WaitForExitAsync(TimeSpan.FromSeconds(90)));
         Assert.Equal(["f-z-1/c"], fromEnd.Events.Select(Describe));
 
         var history = JsonDocument.Parse(await http.GetStringAsync("/api/entities/f-x-1/events?from=2&limit=1")).RootElement;

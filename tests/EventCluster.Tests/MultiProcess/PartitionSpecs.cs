@@ -8,7 +8,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// off. The majority downs it and keeps serving, the isolated node stops itself, nothing
 /// acknowledged is lost.
 /// </summary>
-[Collection(MachineAlone.Name)]
+[Collection(TimingSensitive.Name)]
 public sealed class PartitionSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     [SkippableFact]

@@ -9,7 +9,7 @@ namespace EventCluster.Tests.MultiProcess;
 /// writes count: nothing acknowledged is contradicted, lost or applied twice, and the node exits
 /// as a downed node.
 /// </summary>
-[Collection(MachineAlone.Name)]
+[Collection(TimingSensitive.Name)]
 public sealed class StaleWriterSpecs(ITestOutputHelper output) : TimingSensitiveSpec
 {
     public static TheoryData<string> Journals => new() { "sqlite", "postgres" };

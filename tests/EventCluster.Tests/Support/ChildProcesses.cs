@@ -12,7 +12,7 @@ public static partial class ChildProcesses
 {
     private static readonly ConcurrentDictionary<int, Process> Running = new();
 
-    // Set for the specs of the MachineAlone collection: their processes run at normal priority,
+    // Set for the specs of the TimingSensitive and MachineAlone collections: their processes run at normal priority,
     // every other spec's at a lower one (see TimingSensitiveSpec).
     private static readonly AsyncLocal<bool> InForeground = new();
 

@@ -6,9 +6,10 @@ namespace EventCluster.Tests.Support;
 
 /// <summary>
 /// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
-/// does not end with one long class running alone: the longest classes by name, then real node
-/// processes, then the quick tiers. (The <see cref="MachineAlone"/> collection runs after all of
-/// these, alone.)
+/// does not end with one long class running alone: the <see cref="TimingSensitive"/> collection
+/// (its classes one after another), then the longest classes by name, then real node processes,
+/// then the quick tiers. (The <see cref="MachineAlone"/> collection runs after all of these,
+/// alone.)
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
@@ -27,7 +28,7 @@ public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 
     private static int Tier(ITestCollection collection)
     {
-        if (collection.DisplayName == MachineAlone.Name)
+        if (collection.DisplayName == TimingSensitive.Name)
             return -Longest.Length - 1;
         var longest = Array.FindIndex(Longest, name => collection.DisplayName.Contains(name, StringComparison.Ordinal));
         if (longest >= 0)

@@ -1,20 +1,8 @@
 namespace EventCluster.Tests.Support;
 
 /// <summary>
-/// The spec classes whose assertions hold only when their processes get the cores first. The
-/// benchmark compares figures of one run; the membership specs assert that no healthy node is
-/// ever seen unreachable during a graceful leave, how soon a crashed node's entities answer
-/// again, that a paused or isolated node stops itself within a deadline, and that a send gives up
-/// within 15 s while the journal's database is down. On two cores shared
-/// with other specs' clusters at the same priority, heartbeats arrive late enough for the failure
-/// detector to suspect healthy nodes.
-/// <para>
-/// The collection runs after every parallel one, alone, its classes one at a time. (Running it
-/// first, beside the others niced, cut CI by a fifth, but the niced specs' own crash fail-overs
-/// then outlasted their deadlines while these loaded the cores.) Every process of the specs
-/// starts under nice 10 except these (<see cref="ChildProcesses.BackgroundNiceness"/>): alone,
-/// they run at normal priority beside whatever else the machine is doing.
-/// </para>
+/// The spec classes that saturate both cores for minutes and compare figures of one run (the
+/// benchmark): they run after every other collection, alone, one class at a time.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class MachineAlone
@@ -22,7 +10,32 @@ public sealed class MachineAlone
     public const string Name = "machine alone";
 }
 
-/// <summary>Base of the <see cref="MachineAlone"/> classes: their processes start at normal priority.</summary>
+/// <summary>
+/// The spec classes whose assertions hold only when their processes get the cores first: that no
+/// healthy node is ever seen unreachable during a graceful leave, how soon a crashed node's
+/// entities answer again, that a paused or isolated node stops itself within a deadline, and that
+/// a send gives up within 15 s while the journal's database is down. On two cores shared with
+/// other specs' clusters at the same priority, heartbeats arrive late enough for the failure
+/// detector to suspect healthy nodes.
+/// <para>
+/// The collection starts first and runs its classes one at a time, beside the other collections.
+/// Its processes run at normal priority and every other spec's under nice 10
+/// (<see cref="ChildProcesses.BackgroundNiceness"/>), so the others take the CPU these leave idle
+/// while they wait for failure detectors, hand-offs and the database. The benchmark, which keeps
+/// both cores busy for minutes, is not among them: beside it the niced specs' own fail-overs
+/// outlasted their deadlines, so it runs last, alone (<see cref="MachineAlone"/>).
+/// </para>
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class TimingSensitive
+{
+    public const string Name = "timing sensitive";
+}
+
+/// <summary>
+/// Base of the <see cref="TimingSensitive"/> and <see cref="MachineAlone"/> classes: their
+/// processes start at normal priority.
+/// </summary>
 public abstract class TimingSensitiveSpec
 {
     protected TimingSensitiveSpec() => ChildProcesses.RunInForeground();
