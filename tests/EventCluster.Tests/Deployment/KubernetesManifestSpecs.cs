@@ -48,7 +48,9 @@ public sealed class KubernetesManifestSpecs
         var values = variables.Where(v => v.Value["value"] is not null).ToDictionary(v => v.Key, v => (string)v.Value["value"]!);
         values["EVENTCLUSTER_HOST"] = "10.1.2.3";
         values["EVENTCLUSTER_JOURNAL"] = "postgres:Host=db;Database=eventcluster;Username=eventcluster";
-        values.Remove("EVENTCLUSTER_TLS_CERTIFICATE"); // a file the secret provides, opened at start
+        // Files the secrets provide, opened at start.
+        values.Remove("EVENTCLUSTER_TLS_CERTIFICATE");
+        values.Remove("EVENTCLUSTER_HTTP_CERTIFICATE");
         var settings = NodeSettings.Load([], name => values.GetValueOrDefault(name), new ConfigurationBuilder().Build());
 
         var discovery = settings.Discovery!;
@@ -63,17 +65,23 @@ public sealed class KubernetesManifestSpecs
         Assert.Equal("Parallel", (string)StatefulSet["spec"]!["podManagementPolicy"]!);
         foreach (var secret in new[] { "EVENTCLUSTER_JOURNAL", "EVENTCLUSTER_API_TOKEN", "EVENTCLUSTER_TLS_PASSWORD" })
             Assert.NotNull(variables[secret]["valueFrom"]!["secretKeyRef"]);
-        var tls = PodSpec["volumes"]!.AsArray().Single(v => v!["secret"] is not null)!;
-        var mount = Container["volumeMounts"]!.AsArray().Single(m => (string)m!["name"]! == (string)tls["name"]!)!;
-        Assert.Equal(Path.Combine((string)mount["mountPath"]!, (string)tls["secret"]!["items"]![0]!["path"]!),
-            (string)variables["EVENTCLUSTER_TLS_CERTIFICATE"]["value"]!);
+        // Each certificate the node opens is a file of a mounted secret.
+        var secretFiles = PodSpec["volumes"]!.AsArray().Where(v => v!["secret"] is not null).SelectMany(volume =>
+        {
+            var mount = Container["volumeMounts"]!.AsArray().Single(m => (string)m!["name"]! == (string)volume!["name"]!)!;
+            return volume!["secret"]!["items"]!.AsArray().Select(item => Path.Combine((string)mount["mountPath"]!, (string)item!["path"]!));
+        }).ToList();
+        Assert.Contains((string)variables["EVENTCLUSTER_TLS_CERTIFICATE"]["value"]!, secretFiles);
+        Assert.Contains((string)variables["EVENTCLUSTER_HTTP_CERTIFICATE"]["value"]!, secretFiles);
     }
 
     [Fact]
     public void Should_probe_liveness_and_readiness_and_give_a_leaving_node_more_than_its_hand_off_time()
     {
-        Assert.Equal(("/health/live", "http"), Probe("livenessProbe"));
-        Assert.Equal(("/health/ready", "http"), Probe("readinessProbe"));
+        // The port serves HTTPS only (the API token is on): a plain-HTTP probe would never pass.
+        Assert.Equal(("/health/live", "http", "HTTPS"), Probe("startupProbe"));
+        Assert.Equal(("/health/live", "http", "HTTPS"), Probe("livenessProbe"));
+        Assert.Equal(("/health/ready", "http", "HTTPS"), Probe("readinessProbe"));
         var handOff = Regex.Match(File.ReadAllText(Path.Combine(BuiltArtifacts.RepositoryRoot, "hocon", "sharding.hocon")),
             @"^\s*handoff-timeout\s*=\s*(\d+)s", RegexOptions.Multiline);
         Assert.True(handOff.Success, "sharding.hocon sets handoff-timeout in seconds");
@@ -101,7 +109,8 @@ public sealed class KubernetesManifestSpecs
         Assert.Equal("None", (string)nodes["spec"]!["clusterIP"]!);
         Assert.Equal(["management", "remoting"], nodes["spec"]!["ports"]!.AsArray().Select(p => (string)p!["targetPort"]!).Order());
         var http = _objects.Single(o => (string)o["kind"]! == "Service" && o != nodes);
-        Assert.Equal(["http"], http["spec"]!["ports"]!.AsArray().Select(p => (string)p!["targetPort"]!));
+        var port = Assert.Single(http["spec"]!["ports"]!.AsArray())!;
+        Assert.Equal(("http", "443"), ((string)port["targetPort"]!, (string)port["port"]!));
         var budget = _objects.Single(o => (string)o["kind"]! == "PodDisruptionBudget");
         Assert.Equal("1", (string)budget["spec"]!["maxUnavailable"]!);
         foreach (var selector in new[] { nodes["spec"]!["selector"]!, http["spec"]!["selector"]!, budget["spec"]!["selector"]!["matchLabels"]! })
@@ -116,8 +125,9 @@ public sealed class KubernetesManifestSpecs
     private int Port(string name) =>
         int.Parse((string)Container["ports"]!.AsArray().Single(p => (string)p!["name"]! == name)!["containerPort"]!);
 
-    private (string Path, string Port) Probe(string probe) =>
-        ((string)Container[probe]!["httpGet"]!["path"]!, (string)Container[probe]!["httpGet"]!["port"]!);
+    private (string Path, string Port, string? Scheme) Probe(string probe) =>
+        ((string)Container[probe]!["httpGet"]!["path"]!, (string)Container[probe]!["httpGet"]!["port"]!,
+            (string?)Container[probe]!["httpGet"]!["scheme"]);
 
     private Dictionary<string, string> PodLabels() => Labels(StatefulSet["spec"]!["template"]!["metadata"]!["labels"]!);
 
