@@ -39,7 +39,7 @@ public sealed class RollingUpgradeSpecs(ITestOutputHelper output)
         Prerequisites.SkipIfMissing(release.Missing is null ? null : $"{release.Missing}, to build the previous release", output);
         output.WriteLine(release.BuildTime == TimeSpan.Zero
             ? $"previous release {release.Commit[..7]}: cached build reused"
-            : $"previous release {release.Commit[..7]}: built in {release.BuildTime.TotalSeconds:0.0}s");
+            : $"previous release {release.Commit[..7]}: built in {release.BuildTime.TotalSeconds:0.0}s (once for the run)");
 
         var clock = Stopwatch.StartNew();
         using var receiver = new WebhookReceiver();
@@ -79,7 +79,7 @@ public sealed class RollingUpgradeSpecs(ITestOutputHelper output)
                 // reaches entities on both releases.
                 if (cluster.Running.Any(n => cluster.Nodes.IndexOf(n) < 3))
                 {
-                    batches.Add(await PostBatchAsync(replacement, prefix, cluster.ScratchPath, batches.Count));
+                    batches.Add(await PostBatchAsync(replacement, prefix, cluster.ScratchPath, batches.Count, "releases mixed"));
                     batches.Add(await SendFileAsync(cluster, prefix, batches.Count));
                 }
                 await load.AcknowledgedAsync(load.Acknowledged + EventsPerStep);
@@ -89,6 +89,11 @@ public sealed class RollingUpgradeSpecs(ITestOutputHelper output)
         {
             rolled.Cancel();
         }
+
+        // Every member announces that it reads batches now: they go to their entities as groups again.
+        var members = (await LocalCluster.MembersSeenByAsync(cluster.Running[0]))!.AsArray();
+        Assert.All(members, m => Assert.Contains("reads-batches", m!["roles"]!.AsArray().Select(r => (string?)r)));
+        batches.Add(await PostBatchAsync(cluster.Running[0], prefix, cluster.ScratchPath, batches.Count, "all new"));
 
         var rounds = await load.Rounds;
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0}s: roll done; {rounds.Count} load rounds");
@@ -128,20 +133,20 @@ public sealed class RollingUpgradeSpecs(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Posts a batch of 300 events, one per entity, to <paramref name="node"/>'s HTTP API and
-    /// asserts that each is accepted; returns the file of their acknowledgements (for verify).
+    /// Posts a batch of 600 events, three for each of 200 entities, to <paramref name="node"/>'s
+    /// HTTP API and asserts that each is accepted; returns the file of their acknowledgements (for verify).
     /// </summary>
-    private async Task<string> PostBatchAsync(NodeProcess node, string prefix, string directory, int number)
+    private async Task<string> PostBatchAsync(NodeProcess node, string prefix, string directory, int number, string when)
     {
-        var events = Enumerable.Range(0, 300)
-            .Select(i => new JsonObject { ["entityId"] = $"{prefix}{i * 3}", ["type"] = "batched", ["eventId"] = $"batch{number}-{i}" })
+        var events = Enumerable.Range(0, 600)
+            .Select(i => new JsonObject { ["entityId"] = $"{prefix}{i % 200 * 5}", ["type"] = "batched", ["eventId"] = $"batch{number}-{i}" })
             .ToList();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.HttpPort}"), Timeout = TimeSpan.FromSeconds(30) };
         var clock = Stopwatch.StartNew();
         using var response = await http.PostAsync("/api/events/batch",
             new StringContent(string.Join("\n", events.Select(e => e.ToJsonString())), Encoding.UTF8, "application/x-ndjson"));
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        output.WriteLine($"batch {number} of {events.Count} events through {node.Endpoint} answered in {clock.Elapsed.TotalMilliseconds:0} ms");
+        output.WriteLine($"batch {number} of {events.Count} events through {node.Endpoint} ({when}) answered in {clock.Elapsed.TotalMilliseconds:0} ms");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var results = body["results"]!.AsArray();
         Assert.True(results.All(r => (string?)r!["status"] == "accepted"), body.ToJsonString());
