@@ -52,7 +52,7 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
                 refreshing = RefreshPlacementAsync();
             }
 
-            var target = connection.IngressOf(submit.EntityId) ?? ActorRefs.Nobody;
+            var target = connection.BatchTargetOf(submit.EntityId) ?? ActorRefs.Nobody;
             if (!open.TryGetValue(target, out var window))
                 open[target] = window = new Batch(target);
             window.Add(new Numbered(index++, submit), SubmitEventBatch.SizeOf(submit));
@@ -83,6 +83,9 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
     /// </summary>
     private async Task<List<(long, EventOutcome)>> RunAsync(Batch batch, CancellationToken cancellationToken)
     {
+        if (connection.NoMemberReadsBatches)
+            return await RunOneByOneAsync(batch, cancellationToken);
+
         var deadline = DateTime.UtcNow + total;
         var done = new List<(long, EventOutcome)>(batch.Events.Count);
         var pending = batch.Events;
@@ -112,7 +115,7 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
                 var outcome = reply is EventBatchResult result && i < result.Outcomes.Count
                     ? result.Outcomes[i]
                     : new EventOutcome(pending[i].Event.EntityId, pending[i].Event.EventId, EventOutcome.Unanswered,
-                        Reason: $"no answer from the cluster within {total.TotalSeconds:0.#}s; it may have been stored, resending the same event id is safe");
+                        Reason: NoAnswer);
                 var retryable = outcome.Status == EventOutcome.Unanswered || (outcome.Status == EventOutcome.NotStored && notStoredDelay is not null);
                 if (retryable && DateTime.UtcNow < deadline)
                 {
@@ -126,10 +129,35 @@ internal sealed class BulkSender(ClusterConnection connection, TimeSpan total, T
             if (retry.Count == 0)
                 return done;
             pending = retry;
-            target = null;
+            // Through the seed contact, unless a member that cannot read batches could be the one reached.
+            target = connection.EveryMemberReadsBatches ? null : connection.BatchTargetOf(pending[0].Event.EntityId);
             if (notStored && notStoredDelay is { } delay)
                 await Task.Delay(delay, cancellationToken);
         }
+    }
+
+    private string NoAnswer => $"no answer from the cluster within {total.TotalSeconds:0.#}s; it may have been stored, resending the same event id is safe";
+
+    /// <summary>
+    /// Sends the events of <paramref name="batch"/> as single events, for a cluster of a release
+    /// that reads no batches: each entity's in order, the entities side by side.
+    /// </summary>
+    private async Task<List<(long, EventOutcome)>> RunOneByOneAsync(Batch batch, CancellationToken cancellationToken)
+    {
+        var done = new List<(long, EventOutcome)>(batch.Events.Count);
+        await Task.WhenAll(batch.Events.GroupBy(item => item.Event.EntityId, StringComparer.Ordinal).Select(async entity =>
+        {
+            foreach (var item in entity)
+            {
+                var reply = await connection.SubmitWithRetriesAsync(item.Event, total, BatchAttemptTimeout, notStoredDelay, onRetry: null,
+                    cancellationToken: cancellationToken);
+                var outcome = EventOutcome.OfReply(item.Event.EntityId, item.Event.EventId, reply, NoAnswer);
+                lock (done)
+                    done.Add((item.Index, outcome));
+            }
+        }));
+        done.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return done;
     }
 
     private async Task RefreshPlacementAsync()

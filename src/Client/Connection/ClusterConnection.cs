@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
 using EventCluster.Messages;
+using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Queries;
@@ -35,6 +36,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
     private readonly ConcurrentDictionary<string, TaskCompletionSource<object>> _pending = new(StringComparer.Ordinal);
     private readonly EntityMessageExtractor _extractor = new();
     private IReadOnlyDictionary<string, IActorRef> _ingressByShard = new Dictionary<string, IActorRef>();
+    private BatchReaders _batchReaders = BatchReaders.Unknown;
 
     private ClusterConnection(IReadOnlyList<string> seeds, X509Certificate2? certificate)
     {
@@ -146,6 +148,30 @@ internal sealed class ClusterConnection : IAsyncDisposable
     public IActorRef? IngressOf(string entityId) => _ingressByShard.GetValueOrDefault(_extractor.ShardId(entityId, null!));
 
     /// <summary>
+    /// Where a batch with events of <paramref name="entityId"/> goes, as the last placement knew the
+    /// cluster: the ingress of the node hosting the entity when that node reads batches
+    /// (<see cref="WireFeatures.Batches"/>), else the ingress of another node that does (it sends
+    /// the events on one by one while any member cannot read batches), else null: through the
+    /// seed contact when the placement is not known, one event at a time when
+    /// <see cref="NoMemberReadsBatches"/>.
+    /// </summary>
+    public IActorRef? BatchTargetOf(string entityId)
+    {
+        var readers = _batchReaders;
+        if (IngressOf(entityId) is { } host && readers.Ingresses.Contains(host))
+            return host;
+        return readers.Ingresses.Count == 0
+            ? null
+            : readers.Ingresses[(int)((uint)StringComparer.Ordinal.GetHashCode(entityId) % (uint)readers.Ingresses.Count)];
+    }
+
+    /// <summary>True when the last placement showed that every member reads batches.</summary>
+    public bool EveryMemberReadsBatches => _batchReaders.All;
+
+    /// <summary>True when the last placement showed members and none of them reads batches (a cluster of an earlier release).</summary>
+    public bool NoMemberReadsBatches => _batchReaders.None;
+
+    /// <summary>
     /// Sends a batch of events, to <paramref name="target"/> (a node's ingress) or through the seed
     /// contact when null, and waits up to <paramref name="timeout"/> for its one answer; throws
     /// <see cref="TimeoutException"/> when none comes in time.
@@ -171,24 +197,37 @@ internal sealed class ClusterConnection : IAsyncDisposable
     {
         if (await GetStatusAsync(timeout) is not ClusterStatusResult status)
             return;
-        var placement = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
-        foreach (var node in status.Nodes.Where(n => n.ShardIds.Count > 0))
+        var ingressByAddress = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
+        var readerAddresses = status.Members.Where(m => m.Roles.Contains(WireFeatures.Batches)).Select(m => m.Address).ToHashSet(StringComparer.Ordinal);
+        foreach (var address in status.Nodes.Where(n => n.ShardIds.Count > 0).Select(n => n.Address).Concat(readerAddresses).Distinct())
         {
-            IActorRef ingress;
             try
             {
-                ingress = await _system.ActorSelection($"{node.Address}{ClusterNames.IngressPath}").ResolveOne(timeout);
+                ingressByAddress[address] = await _system.ActorSelection($"{address}{ClusterNames.IngressPath}").ResolveOne(timeout);
             }
             catch (ActorNotFoundException)
             {
-                continue;
+                // Gone since the status was read; the next refresh leaves it out.
             }
-
-            foreach (var shard in node.ShardIds)
-                placement[shard] = ingress;
         }
 
+        var placement = new Dictionary<string, IActorRef>(StringComparer.Ordinal);
+        foreach (var node in status.Nodes)
+            if (ingressByAddress.TryGetValue(node.Address, out var ingress))
+                foreach (var shard in node.ShardIds)
+                    placement[shard] = ingress;
+
         _ingressByShard = placement;
+        _batchReaders = new BatchReaders(
+            readerAddresses.Where(ingressByAddress.ContainsKey).OrderBy(a => a, StringComparer.Ordinal).Select(a => ingressByAddress[a]).ToList(),
+            All: status.Members.Count > 0 && readerAddresses.Count == status.Members.Count,
+            None: status.Members.Count > 0 && readerAddresses.Count == 0);
+    }
+
+    /// <summary>The ingresses of the members that read batches, and whether all or none of the members do.</summary>
+    private sealed record BatchReaders(IReadOnlyList<IActorRef> Ingresses, bool All, bool None)
+    {
+        public static readonly BatchReaders Unknown = new([], All: false, None: false);
     }
 
     public async Task<object> GetStateAsync(string entityId, TimeSpan timeout) =>

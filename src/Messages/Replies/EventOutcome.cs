@@ -49,6 +49,19 @@ public sealed record EventOutcome(
     public static EventOutcome Of(EventAccepted accepted) =>
         new(accepted.EntityId, accepted.EventId, accepted.Duplicate ? Duplicate : Accepted, accepted.Version, accepted.Position, accepted.Node);
 
+    /// <summary>
+    /// The outcome that a single send's answer (<see cref="EventAccepted"/>, <see cref="EventRejected"/>
+    /// or <see cref="EventNotStored"/>) stands for; any other answer, or none (null), is
+    /// <see cref="Unanswered"/> for the reason <paramref name="noAnswer"/>.
+    /// </summary>
+    public static EventOutcome OfReply(string entityId, string eventId, object? reply, string noAnswer) => reply switch
+    {
+        EventAccepted accepted => Of(accepted),
+        EventRejected rejected => new EventOutcome(entityId, eventId, Rejected, Reason: rejected.Reason),
+        EventNotStored notStored => new EventOutcome(entityId, eventId, NotStored, Reason: notStored.Reason),
+        _ => new EventOutcome(entityId, eventId, Unanswered, Reason: noAnswer),
+    };
+
     /// <summary>The acknowledgement a single send would have answered; only for stored events.</summary>
     public EventAccepted ToAccepted() => IsStored
         ? new EventAccepted(EntityId, EventId, Version ?? 0, Node ?? "", Status == Duplicate, Position)

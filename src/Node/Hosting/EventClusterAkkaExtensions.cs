@@ -7,6 +7,7 @@ using Akka.Persistence.Sql;
 using Akka.Persistence.Sql.Config;
 using Akka.Remote.Hosting;
 using EventCluster.Messages;
+using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Diagnostics;
 using EventCluster.Messages.Security;
@@ -73,7 +74,8 @@ public static class EventClusterAkkaExtensions
                 PublicHostName = settings.Host,
                 Port = settings.Port,
             })
-            .WithClustering(new ClusterOptions { SeedNodes = settings.SeedAddresses.ToArray() })
+            // The roles announce which newer messages this node reads (a rolling upgrade's senders check them).
+            .WithClustering(new ClusterOptions { SeedNodes = settings.SeedAddresses.ToArray(), Roles = WireFeatures.All.ToArray() })
             .WithShardRegion<EntityRegion>(
                 EntityMessageExtractor.TypeName,
                 (system, _, _) =>

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using EventCluster.Messages.Cluster;
 using EventCluster.Messages.Commands;
 using EventCluster.Messages.Replies;
 using EventCluster.Messages.Validation;
@@ -26,16 +27,39 @@ public sealed class BatchCollector : ReceiveActor, IWithTimers
     private readonly EventOutcome?[] _outcomes;
     private readonly Dictionary<string, List<int>> _slotsByEntity;
 
-    /// <summary>Made by <see cref="Start"/>, which hands it the checked outcomes and each entity's slots.</summary>
-    public BatchCollector(IActorRef replyTo, SubmitEventBatch batch, EventOutcome?[] outcomes, Dictionary<string, List<int>> slotsByEntity)
+    // Sent one by one: each event's slots, by entity and event id (an id may repeat in a batch).
+    private readonly Dictionary<(string EntityId, string EventId), Queue<int>> _slotsByEvent = [];
+
+    /// <summary>
+    /// Made by <see cref="Start"/>, which hands it the checked outcomes and each entity's slots;
+    /// <paramref name="oneByOne"/> when the events were sent as single events.
+    /// </summary>
+    public BatchCollector(IActorRef replyTo, SubmitEventBatch batch, EventOutcome?[] outcomes, Dictionary<string, List<int>> slotsByEntity,
+        bool oneByOne)
     {
         _replyTo = replyTo;
         _batch = batch;
         _outcomes = outcomes;
         _slotsByEntity = slotsByEntity;
+        if (oneByOne)
+        {
+            foreach (var slot in slotsByEntity.Values.SelectMany(slots => slots))
+            {
+                var key = (batch.Events[slot].EntityId, batch.Events[slot].EventId);
+                if (!_slotsByEvent.TryGetValue(key, out var slots))
+                    _slotsByEvent[key] = slots = new Queue<int>();
+                slots.Enqueue(slot);
+            }
+
+            _slotsByEntity.Clear();
+        }
+
         Receive<EntityEventsResult>(Collect);
+        Receive<EventAccepted>(accepted => CollectOne(accepted.EntityId, accepted.EventId, accepted));
+        Receive<EventRejected>(rejected => CollectOne(rejected.EntityId, rejected.EventId, rejected));
+        Receive<EventNotStored>(notStored => CollectOne(notStored.EntityId, notStored.EventId, notStored));
         Receive<AnswerDue>(_ => AnswerAndStop());
-        if (_slotsByEntity.Count == 0)
+        if (_slotsByEntity.Count == 0 && _slotsByEvent.Count == 0)
             AnswerAndStop();
         else
             Timers.StartSingleTimer(AnswerDue.Instance, AnswerDue.Instance, AnswerTimeout);
@@ -47,7 +71,10 @@ public sealed class BatchCollector : ReceiveActor, IWithTimers
     /// Checks each event of <paramref name="batch"/>, starts a collector under
     /// <paramref name="context"/> and hands each entity its events with the collector as the
     /// sender. The hand-off happens here, in the caller's turn, so batches that one ingress
-    /// receives in order reach their entities in that order.
+    /// receives in order reach their entities in that order. While a member does not announce
+    /// <see cref="WireFeatures.Batches"/> (a release before bulk ingestion, during a rolling
+    /// upgrade) the events go one by one, as <see cref="SubmitEvent"/>s that every release reads:
+    /// that member could host the entity's shard, now or after a hand-off.
     /// </summary>
     public static void Start(IActorContext context, IActorRef region, IActorRef replyTo, SubmitEventBatch batch)
     {
@@ -70,11 +97,26 @@ public sealed class BatchCollector : ReceiveActor, IWithTimers
             slots.Add(i);
         }
 
+        var oneByOne = !EveryMemberReadsBatches(context.System);
         var groups = slotsByEntity.Select(pair => new SubmitEntityEvents(pair.Key, pair.Value.Select(slot => batch.Events[slot]).ToList())).ToList();
-        var collector = context.ActorOf(Akka.Actor.Props.Create(() => new BatchCollector(replyTo, batch, outcomes, slotsByEntity)));
+        var collector = context.ActorOf(Akka.Actor.Props.Create(() => new BatchCollector(replyTo, batch, outcomes, slotsByEntity, oneByOne)));
         foreach (var group in groups)
-            region.Tell(group, collector);
+        {
+            if (!oneByOne)
+                region.Tell(group, collector);
+            else
+                foreach (var submit in group.Events)
+                    region.Tell(submit, collector);
+        }
     }
+
+    /// <summary>
+    /// True when every member, whatever its status or reachability, announces that it reads
+    /// batches (and in an actor system that is no cluster member, which has no other member).
+    /// </summary>
+    public static bool EveryMemberReadsBatches(ActorSystem system) =>
+        ((ExtendedActorSystem)system).Provider is not Akka.Cluster.ClusterActorRefProvider ||
+        Akka.Cluster.Cluster.Get(system).State.Members.All(member => member.HasRole(WireFeatures.Batches));
 
     private void Collect(EntityEventsResult result)
     {
@@ -82,7 +124,18 @@ public sealed class BatchCollector : ReceiveActor, IWithTimers
             return;
         for (var i = 0; i < slots.Count && i < result.Outcomes.Count; i++)
             _outcomes[slots[i]] = result.Outcomes[i];
-        if (_slotsByEntity.Count == 0)
+        if (_slotsByEntity.Count == 0 && _slotsByEvent.Count == 0)
+            AnswerAndStop();
+    }
+
+    private void CollectOne(string entityId, string eventId, object reply)
+    {
+        if (!_slotsByEvent.TryGetValue((entityId, eventId), out var slots))
+            return;
+        _outcomes[slots.Dequeue()] = EventOutcome.OfReply(entityId, eventId, reply, "");
+        if (slots.Count == 0)
+            _slotsByEvent.Remove((entityId, eventId));
+        if (_slotsByEntity.Count == 0 && _slotsByEvent.Count == 0)
             AnswerAndStop();
     }
 

@@ -61,7 +61,7 @@ public sealed class ClusterBootstrapSpecs(ITestOutputHelper output) : TimingSens
         // Joined the running cluster through the survivors' answers, never a cluster of its own.
         Assert.NotEmpty(restarted.LinesMatching("to existing cluster"));
         Assert.Empty(restarted.LinesMatching("is JOINING itself|forming a new cluster"));
-        Assert.Empty(restarted.LinesMatching($@"MemberUp member={restarted.Endpoint} \| members=1 "));
+        Assert.Empty(restarted.LinesMatching($@"MemberUp member={restarted.Endpoint}( roles=\S+)? \| members=1 "));
         var state = await Http.GetFromJsonAsync<JsonNode>($"http://127.0.0.1:{restarted.HttpPort}/api/entities/{entity}");
         Assert.Equal(1, (int)state!["version"]!);
         await SendAsync(restarted, entity, "after-restart");

@@ -23,7 +23,11 @@ public sealed class ClusterOn : IAsyncDisposable
     /// Starts <paramref name="nodes"/> nodes on a new SQLite file or a new PostgreSQL database;
     /// skips the spec when PostgreSQL is asked for and no server is available.
     /// </summary>
-    public static async Task<ClusterOn> StartAsync(string database, int nodes, ITestOutputHelper output, params string[] nodeArguments)
+    public static Task<ClusterOn> StartAsync(string database, int nodes, ITestOutputHelper output, params string[] nodeArguments) =>
+        StartAsync(database, nodes, output, nodeArguments, nodeDll: null);
+
+    /// <summary>As <see cref="StartAsync(string, int, ITestOutputHelper, string[])"/>, with the nodes of <paramref name="nodeDll"/> (another release).</summary>
+    public static async Task<ClusterOn> StartAsync(string database, int nodes, ITestOutputHelper output, string[] nodeArguments, string? nodeDll)
     {
         PostgresDatabase? postgres = null;
         if (database == "postgres")
@@ -35,7 +39,7 @@ public sealed class ClusterOn : IAsyncDisposable
         try
         {
             var cluster = await LocalCluster.StartAsync(nodes, postgres is null ? null : $"postgres:{postgres.ConnectionString}",
-                nodeArguments: nodeArguments);
+                nodeArguments: nodeArguments, nodeDll: nodeDll);
             return new ClusterOn(cluster, postgres);
         }
         catch

@@ -13,8 +13,9 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly TempDirectory _directory = new("eventcluster-cluster");
 
     private LocalCluster(string? journal = null, IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null,
-        IReadOnlyDictionary<string, string>? nodeEnvironment = null)
+        IReadOnlyDictionary<string, string>? nodeEnvironment = null, string? nodeDll = null)
     {
+        NodeDll = nodeDll;
         Journal = journal ?? $"sqlite:{Path.Combine(_directory.Path, "journal.db")}";
         SecurityArguments = securityArguments ?? [];
         NodeArguments = nodeArguments ?? [];
@@ -25,6 +26,9 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     private readonly string? _apiToken;
+
+    /// <summary>The node program started by <see cref="StartNode(int)"/>: another release's, or (null) the built one.</summary>
+    public string? NodeDll { get; set; }
 
     /// <summary>Environment variables given to every node.</summary>
     public IReadOnlyDictionary<string, string> NodeEnvironment { get; }
@@ -52,13 +56,14 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="count"/> nodes and waits until all are Up; on a temporary SQLite
-    /// file unless <paramref name="journal"/> names another journal.
+    /// file unless <paramref name="journal"/> names another journal; the nodes of
+    /// <paramref name="nodeDll"/> (another release) when given.
     /// </summary>
     public static async Task<LocalCluster> StartAsync(int count, string? journal = null,
         IReadOnlyList<string>? securityArguments = null, IReadOnlyList<string>? nodeArguments = null,
-        IReadOnlyDictionary<string, string>? nodeEnvironment = null)
+        IReadOnlyDictionary<string, string>? nodeEnvironment = null, string? nodeDll = null)
     {
-        var cluster = new LocalCluster(journal, securityArguments, nodeArguments, nodeEnvironment);
+        var cluster = new LocalCluster(journal, securityArguments, nodeArguments, nodeEnvironment, nodeDll);
         try
         {
             var ports = Enumerable.Range(0, count).Select(_ => FreePorts.Next()).ToList();
@@ -111,7 +116,7 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         var httpPort = netns is null ? FreePorts.Next() : NetworkTopology.NodePort + 1000;
         var node = NodeProcess.StartNode(port, httpPort, Seeds, Journal, Path.Combine(_directory.Path, $"node-{host}-{port}"), host, netns,
-            [.. securityArguments ?? SecurityArguments, .. NodeArguments], NodeEnvironment);
+            [.. securityArguments ?? SecurityArguments, .. NodeArguments], NodeEnvironment, NodeDll);
         Nodes.Add(node);
         return node;
     }

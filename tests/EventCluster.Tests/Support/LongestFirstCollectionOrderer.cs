@@ -19,7 +19,7 @@ public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
     // end), so that none of them starts last and runs on alone.
     private static readonly string[] Longest =
     [
-        ".ListenerSpecs", ".WebhookSpecs", ".PostgresJournalSpecs", ".MultiProcessClusterSpecs", ".ClientLibrarySpecs",
+        ".RollingUpgradeSpecs", ".ListenerSpecs", ".WebhookSpecs", ".PostgresJournalSpecs", ".MultiProcessClusterSpecs", ".ClientLibrarySpecs",
         ".TlsSpecs", ".ClusterRestartSpecs",
     ];
 

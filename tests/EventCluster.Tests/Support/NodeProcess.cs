@@ -58,10 +58,11 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>
     /// Starts a node with exactly these arguments (nothing from the environment but the
     /// <paramref name="environment"/> variables given); inside the network namespace
-    /// <paramref name="netns"/> when given.
+    /// <paramref name="netns"/> when given; from <paramref name="nodeDll"/> (another release's
+    /// node) instead of the built one when given.
     /// </summary>
     public static NodeProcess Start(IEnumerable<string> arguments, int port = 0, int httpPort = 0, string host = "127.0.0.1",
-        string? netns = null, IReadOnlyDictionary<string, string>? environment = null)
+        string? netns = null, IReadOnlyDictionary<string, string>? environment = null, string? nodeDll = null)
     {
         var startInfo = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { WorkingDirectory = Path.GetTempPath() };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
@@ -73,7 +74,7 @@ public sealed class NodeProcess : IAsyncDisposable
                 startInfo.ArgumentList.Add(part);
         }
 
-        startInfo.ArgumentList.Add(BuiltArtifacts.NodeDll);
+        startInfo.ArgumentList.Add(nodeDll ?? BuiltArtifacts.NodeDll);
         foreach (var argument in arguments)
             startInfo.ArgumentList.Add(argument);
         return new NodeProcess(ChildProcesses.Start(startInfo, environment), port, httpPort, host);
@@ -82,9 +83,9 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>Starts a cluster node on the given ports, seeds and journal.</summary>
     public static NodeProcess StartNode(int port, int httpPort, IEnumerable<string> seeds, string journal, string dataDir,
         string host = "127.0.0.1", string? netns = null, IEnumerable<string>? extraArguments = null,
-        IReadOnlyDictionary<string, string>? environment = null) =>
+        IReadOnlyDictionary<string, string>? environment = null, string? nodeDll = null) =>
         Start(["--host", host, "--port", port.ToString(), "--http-port", httpPort.ToString(), "--seeds", string.Join(",", seeds),
-            "--journal", journal, "--data-dir", dataDir, .. extraArguments ?? []], port, httpPort, host, netns, environment);
+            "--journal", journal, "--data-dir", dataDir, .. extraArguments ?? []], port, httpPort, host, netns, environment, nodeDll);
 
     /// <summary>Lines matching <paramref name="pattern"/>.</summary>
     public IReadOnlyList<string> LinesMatching(string pattern) => Lines.Where(line => Regex.IsMatch(line, pattern)).ToList();
