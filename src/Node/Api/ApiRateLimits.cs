@@ -88,23 +88,32 @@ public static class ApiRateLimits
     /// <summary>
     /// The answer to a refused request: 429 with <c>Retry-After</c> from the token bucket, or
     /// the stream endpoint's 503 when its concurrency limit refused it (that lease says no retry time).
+    /// The 429 is answered once the retry time has passed (at most a second), as long as fewer than
+    /// <see cref="RefusalPacer.MaxHeld"/> refusals are being held on the node: a client that ignores
+    /// <c>Retry-After</c> and keeps its requests in flight then sends a few hundred a second rather
+    /// than tens of thousands, and the node spends its CPU on other clients rather than on refusals.
     /// </summary>
-    public static ValueTask OnRejected(OnRejectedContext context, ApiOptions options)
+    public static async ValueTask OnRejected(OnRejectedContext context, ApiOptions options, RefusalPacer pacer)
     {
         var http = context.HttpContext;
         if (!context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-            return new ValueTask(ApiResults.Unavailable(http,
-                $"this node serves {options.MaxStreams} streams at most (--max-streams); retry later or on another node",
-                "too many streams", retryAfterSeconds: 5).ExecuteAsync(http));
+        {
+            await ApiResults.Unavailable(http, $"this node serves {options.MaxStreams} streams at most (--max-streams); retry later or on another node",
+                "too many streams", retryAfterSeconds: 5).ExecuteAsync(http);
+            return;
+        }
+
         var kind = KindOf(http.Request.Path.Value ?? "", http.Request.Method, http.GetEndpoint()?.Metadata);
         var (limit, option, what) = kind == RateLimitKind.Streams
             ? (options.StreamsPerSecond, "--rate-limit-streams", "streams opened")
             : (options.WritesPerSecond, "--rate-limit-writes", "writes");
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        if (!await pacer.HoldAsync(retryAfter < RefusalPacer.LongestHold ? retryAfter : RefusalPacer.LongestHold, http.RequestAborted))
+            return;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        return new ValueTask(ApiResults.Problem(StatusCodes.Status429TooManyRequests, "rate limit exceeded",
+        await ApiResults.Problem(StatusCodes.Status429TooManyRequests, "rate limit exceeded",
             $"{ClientOf(http, options)} is past this node's limit of {limit} {what} per second " +
-            $"({option}); retry after {seconds} s").ExecuteAsync(http));
+            $"({option}); retry after {seconds} s").ExecuteAsync(http);
     }
 
     /// <summary>Adds a 429 problem to each operation the limits apply to, in the OpenAPI document.</summary>
@@ -128,4 +137,40 @@ public static class ApiRateLimits
                 },
             };
         });
+}
+
+/// <summary>Holds refused requests back before their 429, a bounded number at once (one per node, from DI).</summary>
+public sealed class RefusalPacer
+{
+    /// <summary>Refusals held at once on the node; beyond, a refusal is answered at once.</summary>
+    public const int MaxHeld = 1024;
+
+    /// <summary>The longest a refusal is held.</summary>
+    public static readonly TimeSpan LongestHold = TimeSpan.FromSeconds(1);
+
+    private int _held;
+
+    /// <summary>Waits <paramref name="delay"/> when a place is free; false when the client went away meanwhile.</summary>
+    public async Task<bool> HoldAsync(TimeSpan delay, CancellationToken aborted)
+    {
+        if (Interlocked.Increment(ref _held) > MaxHeld || delay <= TimeSpan.Zero)
+        {
+            Interlocked.Decrement(ref _held);
+            return true;
+        }
+
+        try
+        {
+            await Task.Delay(delay, aborted);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _held);
+        }
+    }
 }

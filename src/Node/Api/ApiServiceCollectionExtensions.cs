@@ -32,7 +32,8 @@ public static class ApiServiceCollectionExtensions
             });
             // Per client: writes and stream openings, each a token bucket (ApiRateLimits); 429 past them.
             limiter.GlobalLimiter = ApiRateLimits.Create(options);
-            limiter.OnRejected = (context, _) => ApiRateLimits.OnRejected(context, options);
+            var pacer = new RefusalPacer();
+            limiter.OnRejected = (context, _) => ApiRateLimits.OnRejected(context, options, pacer);
         });
         return services;
     }
