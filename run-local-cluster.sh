@@ -21,6 +21,20 @@ dotnet build src/Cli -c "$config" -v quiet -nologo
 [ "$config" = Release ] && touch src/Cli/bin/Release/net10.0/.built
 node_dll=src/Node/bin/$config/net10.0/EventCluster.Node.dll
 
+# Webhook secrets are stored encrypted under this key; made once, kept beside the data (not in the
+# journal), so that the README's signed webhook works on the local cluster.
+# A key given in EVENTCLUSTER_SECRETS_KEY is used instead (the nodes refuse both at once).
+secrets_key=()
+if [ -z "${EVENTCLUSTER_SECRETS_KEY:-}" ]; then
+  secrets_key_file=${EVENTCLUSTER_SECRETS_KEY_FILE:-data/secrets.keys}
+  if [ ! -f "$secrets_key_file" ]; then
+    mkdir -p "$(dirname "$secrets_key_file")"
+    (umask 077 && head -c 32 /dev/urandom | base64 > "$secrets_key_file")
+    echo "Made the webhook secrets key $secrets_key_file"
+  fi
+  secrets_key=(--secrets-key-file "$secrets_key_file")
+fi
+
 pids=()
 stop_all() {
   trap - INT TERM
@@ -45,7 +59,7 @@ for ((i = 0; i < nodes; i++)); do
   # The log prefixer ignores Ctrl-C too, so it keeps printing while the node says goodbye.
   # Webhook receivers of a development cluster live on this machine: loopback is allowed here only.
   setsid dotnet "$node_dll" --port "$port" --seeds "$seeds" --journal "$journal" --webhook-allowed-hosts 127.0.0.1 \
-    > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
+    "${secrets_key[@]}" > >(trap '' INT; exec sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)
 done
 

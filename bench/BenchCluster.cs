@@ -19,8 +19,11 @@ public sealed class BenchCluster : IAsyncDisposable
     private readonly Process?[] _processes = new Process?[Nodes];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
 
-    private BenchCluster(Repository repository, string journal, string workDir, int basePort)
+    private readonly IReadOnlyList<string> _nodeArguments;
+
+    private BenchCluster(Repository repository, string journal, string workDir, int basePort, IReadOnlyList<string> nodeArguments)
     {
+        _nodeArguments = nodeArguments;
         _repository = repository;
         _journal = journal;
         _workDir = workDir;
@@ -39,10 +42,10 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <summary>The process id of node <paramref name="index"/>, or null when it is not running.</summary>
     public int? ProcessId(int index) => _processes[index] is { HasExited: false } process ? process.Id : null;
 
-    /// <summary>Starts the nodes and waits until all are Up and every shard has a home.</summary>
-    public static async Task<BenchCluster> StartAsync(Repository repository, string journal, string workDir)
+    /// <summary>Starts the nodes (with <paramref name="nodeArguments"/> besides their own) and waits until all are Up and every shard has a home.</summary>
+    public static async Task<BenchCluster> StartAsync(Repository repository, string journal, string workDir, IReadOnlyList<string>? nodeArguments = null)
     {
-        var cluster = new BenchCluster(repository, journal, workDir, FindFreePorts());
+        var cluster = new BenchCluster(repository, journal, workDir, FindFreePorts(), nodeArguments ?? []);
         try
         {
             for (var i = 0; i < Nodes; i++)
@@ -74,7 +77,7 @@ public sealed class BenchCluster : IAsyncDisposable
                      "--journal", _journal, "--data-dir", Path.Combine(_workDir, $"node-{port}"),
                      // The webhook run's receiver is on this machine, which nodes refuse by default.
                      "--webhook-allowed-hosts", "127.0.0.1",
-                 })
+                 }.Concat(_nodeArguments))
             start.ArgumentList.Add(arg);
         Repository.ScrubEnvironment(start);
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start a node process");

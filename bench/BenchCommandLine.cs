@@ -60,6 +60,13 @@ internal static class BenchCommandLine
                       "to POST /api/events of one node (1,024 in flight) and NDJSON batches of 1,000 to POST /api/events/batch (8 in flight)",
     };
 
+    public static readonly Option<bool> Limits = new("--limits")
+    {
+        Description = $"the rate-limit figures instead, on nodes started with --rate-limit-writes {EventCluster.Bench.Limits.WritesPerSecond}: the p99 of a steady " +
+                      $"producer's HTTP writes ({EventCluster.Bench.Limits.SteadyRate}/s to the second node) alone, then while another client floods the first node " +
+                      $"({EventCluster.Bench.Limits.FloodInFlight} in flight) past its limit, and their ratio (target ≤ 2)",
+    };
+
     private const string Description =
         "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
         "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
@@ -114,7 +121,7 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk };
+        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
@@ -122,8 +129,8 @@ internal static class BenchCommandLine
         });
         command.Validators.Add(result =>
         {
-            if (new Option[] { Listeners, Webhooks, Bulk }.Count(option => result.GetResult(option) is not null) > 1)
-                result.AddError("--listeners, --webhooks and --bulk are separate runs: give one of them");
+            if (new Option[] { Listeners, Webhooks, Bulk, Limits }.Count(option => result.GetResult(option) is not null) > 1)
+                result.AddError("--listeners, --webhooks, --bulk and --limits are separate runs: give one of them");
         });
         return command;
     }

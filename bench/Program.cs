@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
+// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
 var commandLine = BenchCommandLine.Parse(args);
 if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
     return commandLine.Invoke(); // --help or --version
@@ -25,6 +25,7 @@ var keepWork = commandLine.GetValue(BenchCommandLine.KeepWork);
 var listeners = commandLine.GetValue(BenchCommandLine.Listeners);
 var webhooks = commandLine.GetValue(BenchCommandLine.Webhooks);
 var bulk = commandLine.GetValue(BenchCommandLine.Bulk);
+var limits = commandLine.GetValue(BenchCommandLine.Limits);
 var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
 var plan = smoke ? BenchPlan.Smoke : quick ? BenchPlan.Quick : BenchPlan.Full;
@@ -62,17 +63,18 @@ try
     return await console.RunAsync(async () =>
     {
         console.Say($"starting 3 nodes on journal {(journal.StartsWith("sqlite:", StringComparison.Ordinal) ? journal : "postgres")}...");
-        cluster = await BenchCluster.StartAsync(repository, journal, workDir);
+        cluster = await BenchCluster.StartAsync(repository, journal, workDir, limits ? Limits.NodeArguments : null);
         console.Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
         var seeds = cluster.Seeds;
         var loadTimeout = TimeSpan.FromMinutes(30);
-        if (webhooks || listeners || bulk)
+        if (webhooks || listeners || bulk || limits)
         {
             // One part of the product on a warmed-up cluster: its own figures and table.
             console.Say("warming up...");
             await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--entities", "1000", "--events", plan.WarmUp.ToString());
             var (part, figures) = webhooks ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, plan, console.Say))
                 : bulk ? ("bulk", await Bulk.RunAsync(repository, cluster, workDir, plan, console.Say))
+                : limits ? ("limits", await Limits.RunAsync(cluster, plan, console.Say))
                 : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, plan, console.Say));
             var partResult = new JsonObject
             {
@@ -86,7 +88,8 @@ try
                 [part] = figures,
                 ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
             };
-            await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : bulk ? Report.Bulk(partResult) : Report.Listeners(partResult));
+            await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : bulk ? Report.Bulk(partResult)
+                : limits ? Report.Limits(partResult) : Report.Listeners(partResult));
             return 0;
         }
 

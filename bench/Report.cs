@@ -120,6 +120,28 @@ public static class Report
         return new ResultTable(title, rows);
     }
 
+    /// <summary>The table of a rate-limit run (<c>--limits</c>).</summary>
+    public static ResultTable Limits(JsonObject r)
+    {
+        var m = r["machine"]!;
+        var l = r["limits"]!;
+        string N(JsonNode? value, string format = "N0") => D(value).ToString(format, CultureInfo.InvariantCulture);
+        string Latency(JsonNode figures) => I($"p50 {N(figures["latencyMs"]!["p50"], "0.0")} ms, p99 {N(figures["latencyMs"]!["p99"], "0.0")} ms ({N(figures["events"])} events)");
+        var flood = l["flood"]!;
+        var title = string.Create(CultureInfo.InvariantCulture, $"EventCluster rate-limit benchmark, {RunSize(r)} run of {r["date"]} (commit {((string)r["commit"]!)[..Math.Min(12, ((string)r["commit"]!).Length)]}), " +
+                                                    $"{m["cores"]} cores, {N(m["memoryMb"])} MiB, {m["cpu"]}, {m["dotnet"]}; 3 local node processes started with --rate-limit-writes {N(l["writeLimitPerClient"])} and the clients on this one machine, {r["journal"]} journal.");
+        var rows = new List<(string, string, string, string)>
+        {
+            (I($"Steady producer alone, {N(l["steadyRate"])} events/s to node B for {N(l["seconds"])} s"), Latency(l["alone"]!), "", ""),
+            (I($"The same while another client floods node A ({N(flood["inFlight"])} in flight)"), Latency(l["flooded"]!), "", ""),
+            ("The flood on node A", I($"{N(flood["admittedPerSecond"])} writes/s admitted, {N(flood["refused429PerSecond"])}/s refused with 429, {N(flood["failed"])} failed"),
+                I($"admitted ≤ {N(l["writeLimitPerClient"])}/s and one second's burst"),
+                D(flood["admittedPerSecond"]) <= D(l["writeLimitPerClient"]) * (1 + 1 / D(flood["seconds"])) * 1.02 ? "met" : "**missed**"),
+            ("Steady p99 flooded ÷ alone", N(l["p99Ratio"], "0.00"), "≤ 2", D(l["p99Ratio"]) <= 2 ? "met" : "**missed**"),
+        };
+        return new ResultTable(title, rows);
+    }
+
     private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A JSON number as a double, whether it was written as an integer or not.</summary>

@@ -35,7 +35,8 @@ public static partial class ApiDocument
                     Title = "EventCluster node",
                     Version = typeof(ApiDocument).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "1.0.0",
                     Description = "Every node of the cluster serves the same API. Errors are application/problem+json with a detail " +
-                                  "saying what is wrong; a 503 carries Retry-After: retry the same request (with the same eventId).",
+                                  "saying what is wrong; a 503 carries Retry-After: retry the same request (with the same eventId). " +
+                                  "Writes and stream openings are rate-limited per client on each node: a 429 carries Retry-After too.",
                 };
                 return Task.CompletedTask;
             });
@@ -59,6 +60,7 @@ public static partial class ApiDocument
                 return Task.CompletedTask;
             });
             options.AddDocumentTransformer(DescribeOtherEndpointsAsync);
+            options.DescribeRateLimits();
         });
 
     /// <summary>Documents query parameters that a handler reads from the query itself (to refuse unknown ones).</summary>

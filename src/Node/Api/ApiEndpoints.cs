@@ -21,8 +21,9 @@ public static class ApiEndpoints
     /// <summary>Maps the endpoints onto the node's web application; the services come from <see cref="ApiServiceCollectionExtensions.AddEventClusterApi"/>.</summary>
     public static WebApplication MapEventClusterApi(this WebApplication app)
     {
-        // Tokens first, so a refused caller takes no stream permit; then the stream endpoint's
-        // concurrency policy from AddEventClusterApi.
+        // Tokens first, so a refused caller takes no stream permit and the rate limits count each
+        // token by name; then the per-client rate limits and the stream endpoint's concurrency
+        // policy from AddEventClusterApi.
         app.UseApiAccess();
         app.UseRateLimiter();
         app.MapHealthEndpoints();
@@ -54,6 +55,7 @@ public static class ApiEndpoints
                 statusCode: StatusCodes.Status201Created);
         })
             .RequireScope(ApiScope.Read)
+            .CountAsStreamOpen()
             .WithName("CreateStreamTicket")
             .WithSummary("A short-lived ticket that opens the event stream without an Authorization header (for EventSource)")
             .WithTags("events")

@@ -10,7 +10,7 @@ public static class ApiServiceCollectionExtensions
     /// <summary>The rate-limiter policy that bounds the Server-Sent Event streams a node serves at once.</summary>
     public const string StreamPolicy = "event-streams";
 
-    /// <summary>Adds the API's options, the limit on concurrent streams, the health-check service and the OpenAPI document; <see cref="ApiEndpoints.MapEventClusterApi"/> uses them.</summary>
+    /// <summary>Adds the API's options, the limit on concurrent streams, the per-client rate limits, the health-check service and the OpenAPI document; <see cref="ApiEndpoints.MapEventClusterApi"/> uses them.</summary>
     public static IServiceCollection AddEventClusterApi(this IServiceCollection services, ApiOptions options)
     {
         services.AddSingleton(options);
@@ -30,10 +30,10 @@ public static class ApiServiceCollectionExtensions
                 streams.PermitLimit = options.MaxStreams;
                 streams.QueueLimit = 0;
             });
-            limiter.RejectionStatusCode = StatusCodes.Status503ServiceUnavailable;
-            limiter.OnRejected = (context, _) => new ValueTask(ApiResults.Unavailable(context.HttpContext,
-                $"this node serves {options.MaxStreams} streams at most (--max-streams); retry later or on another node",
-                "too many streams", retryAfterSeconds: 5).ExecuteAsync(context.HttpContext));
+            // Per client: writes and stream openings, each a token bucket (ApiRateLimits); 429 past them.
+            limiter.GlobalLimiter = ApiRateLimits.Create(options);
+            var pacer = new RefusalPacer();
+            limiter.OnRejected = (context, _) => ApiRateLimits.OnRejected(context, options, pacer);
         });
         return services;
     }

@@ -51,6 +51,7 @@ public static class ListenerEndpoints
         app.MapGet("/api/events/stream", StreamAsync)
             .RequireScope(ApiScope.Read)
             .AcceptStreamTicket()
+            .CountAsStreamOpen()
             .RequireRateLimiting(ApiServiceCollectionExtensions.StreamPolicy)
             .WithName("StreamEvents")
             .WithSummary("The event log from a position as Server-Sent Events (id: position, event: event or caught-up); Last-Event-ID resumes")

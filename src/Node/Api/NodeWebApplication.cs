@@ -15,7 +15,7 @@ public static class NodeWebApplication
         var web = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         web.ConfigureEventClusterNode(settings);
         web.Services.AddEventClusterApi(new ApiOptions(settings.MaxStreams, settings.StreamBuffer, settings.StreamHeartbeatSeconds,
-            settings.Tokens, settings.ProtectMetrics));
+            settings.Tokens, settings.ProtectMetrics, settings.RateLimitWrites, settings.RateLimitStreams));
         var scheme = settings.HttpCertificate is null ? "http" : "https";
         web.WebHost.UseUrls($"{scheme}://{(settings.BindHost == "0.0.0.0" ? "*" : settings.BindHost)}:{settings.HttpPort}");
         if (settings.HttpCertificate is { } certificate)

@@ -33,7 +33,7 @@ public static class EventClusterAkkaExtensions
     public static IServiceCollection AddEventClusterNode(this IServiceCollection services, NodeSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddWebhookDelivery(new WebhookOptions { Addresses = settings.WebhookAddresses });
+        services.AddWebhookDelivery(new WebhookOptions { Addresses = settings.WebhookAddresses, Secrets = settings.Secrets });
         services.AddAkka(ClusterNames.SystemName, (builder, _) => builder.ConfigureEventClusterNode(settings));
         return services;
     }
@@ -124,7 +124,9 @@ public static class EventClusterAkkaExtensions
                     ClusterSingletonManagerSettings.Create(system)), WebhookCoordinator.Name);
                 var coordinator = system.ActorOf(ClusterSingletonProxy.Props($"/user/{WebhookCoordinator.Name}",
                     ClusterSingletonProxySettings.Create(system)), WebhookCoordinator.Name + "-proxy");
-                var webhooks = system.ActorOf(WebhookManager.Props(new WebhookService(database, coordinator, webhookOptions)), "webhook-manager");
+                var webhookService = new WebhookService(database, coordinator, webhookOptions);
+                _ = webhookService.ResealAsync(resolver.GetService<ILoggerFactory>().CreateLogger("EventCluster.Node.Webhooks"));
+                var webhooks = system.ActorOf(WebhookManager.Props(webhookService), "webhook-manager");
                 registry.Register<WebhookManager>(webhooks);
 
                 var region = registry.Get<EntityRegion>();

@@ -34,6 +34,11 @@ public sealed class NodeOptions
     public string? StreamBuffer { get; set; }
     public string? StreamHeartbeat { get; set; }
     public string? RecentEvents { get; set; }
+    public string? RateLimitWrites { get; set; }
+    public string? RateLimitStreams { get; set; }
+    public string? SecretsKeyFile { get; set; }
+    public string? SecretsKey { get; set; }
+    public string? AllowPlaintextSecrets { get; set; }
     public string? WebhookAllowedHosts { get; set; }
     public string? Discovery { get; set; }
     public string? ManagementPort { get; set; }
@@ -85,6 +90,11 @@ public sealed class NodeOptions
         StreamBuffer = Read(nameof(StreamBuffer));
         StreamHeartbeat = Read(nameof(StreamHeartbeat));
         RecentEvents = Read(nameof(RecentEvents));
+        RateLimitWrites = Read(nameof(RateLimitWrites));
+        RateLimitStreams = Read(nameof(RateLimitStreams));
+        SecretsKeyFile = Read(nameof(SecretsKeyFile));
+        SecretsKey = Read(nameof(SecretsKey));
+        AllowPlaintextSecrets = Read(nameof(AllowPlaintextSecrets));
         WebhookAllowedHosts = Read(nameof(WebhookAllowedHosts));
         Discovery = Read(nameof(Discovery));
         ManagementPort = Read(nameof(ManagementPort));
@@ -106,7 +116,12 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
         StreamHeartbeat = (15, 1, 3600),
         RecentEvents = (20_000, 1000, 10_000_000),
         RequiredContactPoints = (2, 1, 1000),
-        StableMarginSeconds = (5, 1, 600);
+        StableMarginSeconds = (5, 1, 600),
+        // Rate limits default above what one client pushes through one node (the benchmark's HTTP
+        // load generator, 1,024 requests in flight from one address, stays far below), so that
+        // only a configured limit ever answers 429.
+        RateLimitWrites = (50_000, 0, 10_000_000),
+        RateLimitStreams = (1_000, 0, 10_000_000);
 
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, NodeOptions options)
@@ -133,6 +148,14 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
         yield return Count("--stream-buffer", options.StreamBuffer, StreamBuffer);
         yield return Count("--stream-heartbeat", options.StreamHeartbeat, StreamHeartbeat);
         yield return Count("--recent-events", options.RecentEvents, RecentEvents);
+        yield return Rate("--rate-limit-writes", options.RateLimitWrites);
+        yield return Rate("--rate-limit-streams", options.RateLimitStreams);
+        if (options.SecretsKeyFile is not null && options.SecretsKey is not null)
+            yield return "--secrets-key-file and --secrets-key (EVENTCLUSTER_SECRETS_KEY) exclude each other: give the keys one way";
+        if (options.SecretsKey is { } keys)
+            yield return Parses("--secrets-key", keys, value => Webhooks.WebhookSecrets.Parse(value, "--secrets-key", false), prefix: "");
+        if (options.AllowPlaintextSecrets?.ToLowerInvariant() is not (null or "true" or "false"))
+            yield return $"--allow-plaintext-secrets '{options.AllowPlaintextSecrets}' must be true or false";
         foreach (var failure in DiscoveryFailures(options))
             yield return failure;
     }
@@ -210,6 +233,11 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
         value is null || (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count >= range.Min && count <= range.Max)
             ? null
             : $"{option} '{value}' must be a whole number from {range.Min} to {range.Max}";
+
+    private static string? Rate(string option, string? value) =>
+        string.Equals(value, "off", StringComparison.OrdinalIgnoreCase) || Count(option, value, RateLimitWrites) is null
+            ? null
+            : $"{option} '{value}' must be off or a whole number of requests per second from 0 (off) to {RateLimitWrites.Max}";
 
     private static string? Parses(string option, string? value, Action<string> parse, string prefix)
     {

@@ -39,7 +39,10 @@ public sealed record NodeSettings(
     IReadOnlySet<string>? WebhookAllowedHosts = null,
     ClusterDiscovery? Discovery = null,
     X509Certificate2? HttpCertificate = null,
-    bool ProtectMetrics = false)
+    bool ProtectMetrics = false,
+    int RateLimitWrites = 50_000,
+    int RateLimitStreams = 1_000,
+    WebhookSecrets? SecretKeys = null)
 {
     /// <summary>The options, their variables, configuration keys and meanings, and the value each takes, as --help lists them.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning, string ValueName)> Options =
@@ -70,6 +73,16 @@ public sealed record NodeSettings(
             "events a stream may buffer; a live subscriber that falls this far behind is disconnected (default 1000)", "COUNT"),
         ("--stream-heartbeat", "EVENTCLUSTER_STREAM_HEARTBEAT", "StreamHeartbeat",
             "seconds between heartbeat comments on a quiet stream (default 15)", "SECONDS"),
+        ("--rate-limit-writes", "EVENTCLUSTER_RATE_LIMIT_WRITES", "RateLimitWrites",
+            $"/api writes (POST, PUT, DELETE; a batch counts as one) per second per token, or per client address without tokens, on this node; more get 429; 0 or off: no limit (default {NodeOptionsValidator.RateLimitWrites.Default})", "N|off"),
+        ("--rate-limit-streams", "EVENTCLUSTER_RATE_LIMIT_STREAMS", "RateLimitStreams",
+            $"event streams opened and stream tickets asked for per second per token or client address on this node; more get 429; 0 or off: no limit (default {NodeOptionsValidator.RateLimitStreams.Default})", "N|off"),
+        ("--secrets-key-file", "EVENTCLUSTER_SECRETS_KEY_FILE", "SecretsKeyFile",
+            "a file of base64 keys (32 bytes each, one a line): webhook secrets are stored encrypted (AES-GCM) under the first, every one decrypts (default: none)", "FILE"),
+        ("--secrets-key", "EVENTCLUSTER_SECRETS_KEY", "SecretsKey",
+            "the keys themselves, comma-separated, instead of --secrets-key-file (use the variable, not the command line)", "BASE64,..."),
+        ("--allow-plaintext-secrets", "EVENTCLUSTER_ALLOW_PLAINTEXT_SECRETS", "AllowPlaintextSecrets",
+            "true: without a secrets key, store new webhook secrets in plain text rather than refuse them (default false)", "true|false"),
         ("--recent-events", "EVENTCLUSTER_RECENT_EVENTS", "RecentEvents",
             "recent events kept in memory for live subscribers (default 20000)", "COUNT"),
         ("--webhook-allowed-hosts", "EVENTCLUSTER_WEBHOOK_ALLOWED_HOSTS", "WebhookAllowedHosts",
@@ -90,6 +103,9 @@ public sealed record NodeSettings(
 
     /// <summary>The tokens the node's API and webhook management accept (none: open).</summary>
     public ApiTokens Tokens => AccessTokens ?? ApiTokens.None;
+
+    /// <summary>The keys that seal webhook secrets (none: secrets refused, or plain text when allowed).</summary>
+    public WebhookSecrets Secrets => SecretKeys ?? WebhookSecrets.None();
 
     /// <summary>Where webhooks may connect, from <see cref="WebhookAllowedHosts"/>.</summary>
     public WebhookAddressPolicy WebhookAddresses => WebhookAddressPolicy.Parse(WebhookAllowedHosts ?? new HashSet<string>());
@@ -170,7 +186,10 @@ public sealed record NodeSettings(
             Number(options.RecentEvents, NodeOptionsValidator.RecentEvents.Default),
             options.WebhookAllowedHosts?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .ToHashSet(StringComparer.OrdinalIgnoreCase),
-            discovery, https, string.Equals(options.ProtectMetrics, "true", StringComparison.OrdinalIgnoreCase));
+            discovery, https, string.Equals(options.ProtectMetrics, "true", StringComparison.OrdinalIgnoreCase),
+            RatePerSecond(options.RateLimitWrites, NodeOptionsValidator.RateLimitWrites.Default),
+            RatePerSecond(options.RateLimitStreams, NodeOptionsValidator.RateLimitStreams.Default),
+            ReadSecretsKeys(options));
     }
 
     /// <summary>The tokens of --api-token and --api-tokens (a file, or the JSON itself when it starts with '[').</summary>
@@ -183,19 +202,31 @@ public sealed record NodeSettings(
         else if (tokens is not null)
         {
             source = $"--api-tokens file '{tokens}'";
-            try
-            {
-                json = File.ReadAllText(tokens);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new NodeOptionsException($"{source} cannot be read: {ex.Message}");
-            }
+            json = ReadFile(tokens, source);
         }
 
+        return Parsed(() => ApiTokens.From(token, json, source));
+    }
+
+    /// <summary>The text of a file an option names; a node option error naming <paramref name="source"/> when it cannot be read.</summary>
+    private static string ReadFile(string path, string source)
+    {
         try
         {
-            return ApiTokens.From(token, json, source);
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new NodeOptionsException($"{source} cannot be read: {ex.Message}");
+        }
+    }
+
+    /// <summary>What <paramref name="parse"/> returns; its <see cref="FormatException"/> as a node option error.</summary>
+    private static T Parsed<T>(Func<T> parse)
+    {
+        try
+        {
+            return parse();
         }
         catch (FormatException ex)
         {
@@ -224,6 +255,24 @@ public sealed record NodeSettings(
             throw new NodeOptionsException(ex.Message);
         }
     }
+
+    /// <summary>The webhook secrets keys of --secrets-key-file or --secrets-key (the validator refuses both at once).</summary>
+    private static WebhookSecrets ReadSecretsKeys(NodeOptions options)
+    {
+        var allowPlaintext = string.Equals(options.AllowPlaintextSecrets, "true", StringComparison.OrdinalIgnoreCase);
+        var (text, source) = (options.SecretsKey, "--secrets-key");
+        if (options.SecretsKeyFile is { } file)
+        {
+            source = $"--secrets-key-file '{file}'";
+            text = ReadFile(file, source);
+        }
+
+        return text is { } keys ? Parsed(() => WebhookSecrets.Parse(keys, source, allowPlaintext)) : WebhookSecrets.None(allowPlaintext);
+    }
+
+    /// <summary>A rate limit's value: "off" is 0, no limit.</summary>
+    private static int RatePerSecond(string? value, int fallback) =>
+        string.Equals(value, "off", StringComparison.OrdinalIgnoreCase) ? 0 : Number(value, fallback);
 
     private static int Number(string? value, int fallback) =>
         value is null ? fallback : int.Parse(value, NumberStyles.None, CultureInfo.InvariantCulture);

@@ -66,7 +66,7 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
     }
 
     private void Reload() =>
-        _context.Database.Workers.RunAsync(store => WebhookStore.Load(store)).PipeTo(Self, success: rows => new Definitions(rows));
+        _context.Database.Workers.RunAsync(store => WebhookStore.Load(store, _context.Options.Secrets)).PipeTo(Self, success: rows => new Definitions(rows));
 
     private void Apply(Definitions definitions)
     {
@@ -80,6 +80,16 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
 
         foreach (var row in definitions.Rows.Where(row => !_runners.ContainsKey(row.Definition.Name)))
         {
+            // Without its secret a subscription would go out unsigned: it waits, its position kept,
+            // for a node that has the key.
+            if (row.SecretProblem is { } problem)
+            {
+                if (_unopened.Add(row.Definition.Name))
+                    _log.Warning("Webhooks: subscription {0} is {1}", row.Definition.Name, problem);
+                continue;
+            }
+
+
             // A numbered name: a runner of a subscription removed and added again may still be stopping.
             var runner = Context.ActorOf(WebhookRunner.Props(row, _context), $"runner-{++_started}-{Uri.EscapeDataString(row.Definition.Name)}");
             Context.Watch(runner);
@@ -89,6 +99,8 @@ public sealed class WebhookCoordinator : ReceiveActor, IWithTimers
             _log.Info("Webhooks: running subscription {0} from position {1}", row.Definition.Name, row.Position);
         }
     }
+
+    private readonly HashSet<string> _unopened = new(StringComparer.Ordinal);
 
     private sealed record Definitions(List<WebhookRow> Rows);
 

@@ -6,6 +6,9 @@ public sealed record WebhookOptions
     /// <summary>Where webhooks may connect (<c>--webhook-allowed-hosts</c>): by default to no private, loopback or link-local address.</summary>
     public WebhookAddressPolicy Addresses { get; init; } = WebhookAddressPolicy.Default;
 
+    /// <summary>The keys that seal webhook secrets in the journal database (<c>--secrets-key-file</c>); by default none.</summary>
+    public WebhookSecrets Secrets { get; init; } = WebhookSecrets.None();
+
     /// <summary>How long one attempt may take.</summary>
     public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Microsoft.Extensions.Logging;
 using EventCluster.Messages.Subscriptions;
 using EventCluster.Messages.Validation;
 using EventCluster.Messages.Webhooks;
@@ -36,13 +37,38 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
                 if (EventValidation.CheckName("subscription name", replay.Name) is { } badReplayName)
                     return Refused(replay.RequestId, 400, badReplayName);
                 var parked = await database.Workers.RunAsync(store =>
-                    WebhookStore.Load(store, replay.Name).Count == 0 ? (long?)null : WebhookStore.Parked(store, replay.Name).Count);
+                    WebhookStore.Load(store, options.Secrets, replay.Name).Count == 0 ? (long?)null : WebhookStore.Parked(store, replay.Name).Count);
                 if (parked is null)
                     return Refused(replay.RequestId, 404, $"no webhook subscription named '{replay.Name}'");
                 coordinator.Tell(new WebhooksChanged(replay.Name));
                 return new WebhookAnswer(replay.RequestId, 202, $"replaying {parked} parked events of {replay.Name}", [], []);
             default:
                 throw new ArgumentException($"not a webhook request: {request.GetType().Name}");
+        }
+    }
+
+    /// <summary>
+    /// Seals, under the first secrets key, every stored secret in plain text or under another key
+    /// (<see cref="WebhookStore.Reseal"/>): what a node does when it starts with a key. Logs what it did.
+    /// </summary>
+    public async Task ResealAsync(ILogger log)
+    {
+        if (!options.Secrets.CanSeal)
+        {
+            log.LogInformation("Webhook secrets: no secrets key; new secrets are {Policy}", options.Secrets.AllowPlaintext
+                ? "stored in plain text (--allow-plaintext-secrets)" : "refused until the nodes have --secrets-key-file or EVENTCLUSTER_SECRETS_KEY");
+            return;
+        }
+
+        try
+        {
+            var count = await database.Workers.RunAsync(store => WebhookStore.Reseal(store, options.Secrets));
+            log.LogInformation("Webhook secrets: sealed under key {KeyId}; {Count} stored secrets sealed again", options.Secrets.SealingKeyId, count);
+        }
+        catch (Exception ex)
+        {
+            log.LogWarning("Webhook secrets: could not seal the stored secrets again under key {KeyId} (retried at the next start): {Error}",
+                options.Secrets.SealingKeyId, ex.GetBaseException().Message);
         }
     }
 
@@ -81,12 +107,15 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
         // Early word for the caller; each connection is checked again when it is made.
         if (await options.Addresses.RefusalAsync(new Uri(add.Definition.Url), CancellationToken.None) is { } refused)
             return Refused(add.RequestId, 400, refused);
+        if (add.Definition.Secret is not null && !options.Secrets.CanSeal && !options.Secrets.AllowPlaintext)
+            return Refused(add.RequestId, 400, "this node has no key to store webhook secrets encrypted: give the nodes --secrets-key-file " +
+                "or EVENTCLUSTER_SECRETS_KEY (openssl rand -base64 32), or --allow-plaintext-secrets true to keep them in plain text");
         if (add.After < ReadEventLog.FromEnd)
             return Refused(add.RequestId, 400, $"from {add.After} must be start, end or a position (a whole number of 0 or more)");
         var info = await database.Workers.RunAsync(store =>
         {
             var start = add.After == ReadEventLog.FromEnd ? store.HeadPosition() : add.After;
-            return WebhookStore.Insert(store, add.Definition, start) ? Describe(store, add.Definition.Name) : null;
+            return WebhookStore.Insert(store, add.Definition, start, options.Secrets) ? Describe(store, add.Definition.Name) : null;
         });
         if (info is null)
             return Refused(add.RequestId, 409, $"a webhook subscription named '{add.Definition.Name}' exists already");
@@ -105,16 +134,16 @@ public sealed class WebhookService(JournalDatabase database, IActorRef coordinat
         return new WebhookAnswer(get.RequestId, 200, null, webhooks, parked);
     }
 
-    private static List<WebhookInfo> Describe(IJournalStore store, string? name)
+    private List<WebhookInfo> Describe(IJournalStore store, string? name)
     {
         var parked = WebhookStore.ParkedCounts(store);
         var head = store.HeadPosition();
-        return WebhookStore.Load(store, name).Select(row =>
+        return WebhookStore.Load(store, options.Secrets, name).Select(row =>
         {
             var d = row.Definition;
-            return new WebhookInfo(d.Name, d.Url, d.Types, d.EntityPrefix, d.Secret is not null, d.MaxAttempts, d.Concurrency, row.Position,
-                Subscriptions.Lag.Of(store, row.Position, head), row.Delivered, row.Retries, parked.GetValueOrDefault(d.Name),
-                row.LastError, row.Runner);
+            return new WebhookInfo(d.Name, d.Url, d.Types, d.EntityPrefix, d.Secret is not null || row.SecretProblem is not null, d.MaxAttempts,
+                d.Concurrency, row.Position, Subscriptions.Lag.Of(store, row.Position, head), row.Delivered, row.Retries,
+                parked.GetValueOrDefault(d.Name), row.SecretProblem ?? row.LastError, row.Runner);
         }).ToList();
     }
 

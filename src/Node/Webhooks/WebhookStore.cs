@@ -8,10 +8,12 @@ namespace EventCluster.Node.Webhooks;
 /// <summary>
 /// A subscription as stored: its definition (with the secret), its delivery state, and its
 /// generation (when it was added): a subscription removed and added again under the same name is
-/// another one, which its predecessor's runner can no longer write to.
+/// another one, which its predecessor's runner can no longer write to. <paramref name="SecretProblem"/>
+/// says why its stored secret could not be opened (the definition then has none): such a
+/// subscription is not run, so that nothing goes out unsigned.
 /// </summary>
 public sealed record WebhookRow(WebhookDefinition Definition, long Position, long Delivered, long Retries, string? LastError, string? Runner,
-    long Generation);
+    long Generation, string? SecretProblem = null);
 
 /// <summary>
 /// The webhook tables in the journal database (<c>eventcluster_webhook</c> and
@@ -22,41 +24,152 @@ public static class WebhookStore
 {
     private const string Columns = "name, url, types, entity_prefix, secret, max_attempts, concurrency, position, delivered, retries, last_error, runner";
 
+    // Stores whose eventcluster_webhook is known to have the secret_sealed column.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IJournalStore, object> SealedColumnReady = new();
+
     /// <summary>A generation unique per name: the time the subscription was added, in ticks.</summary>
     private static long NewGeneration() => DateTimeOffset.UtcNow.UtcTicks;
 
-    /// <summary>Stores a new subscription at <paramref name="position"/>; false when the name is taken.</summary>
-    public static bool Insert(IJournalStore store, WebhookDefinition definition, long position)
+    /// <summary>
+    /// Stores a new subscription at <paramref name="position"/>, its secret sealed when
+    /// <paramref name="secrets"/> has a key (in plain text otherwise: the caller checked that this
+    /// is allowed); false when the name is taken.
+    /// </summary>
+    public static bool Insert(IJournalStore store, WebhookDefinition definition, long position, WebhookSecrets secrets)
     {
+        EnsureSealedColumn(store);
+        var seal = definition.Secret is { } secret && secrets.CanSeal;
         using var command = Command(store, $"""
-            INSERT INTO eventcluster_webhook ({Columns}, created)
-            VALUES (@name, @url, @types, @prefix, @secret, @attempts, @concurrency, @position, 0, 0, NULL, NULL, @now)
+            INSERT INTO eventcluster_webhook ({Columns}, created, secret_sealed)
+            VALUES (@name, @url, @types, @prefix, @secret, @attempts, @concurrency, @position, 0, 0, NULL, NULL, @now, @sealed)
             ON CONFLICT (name) DO NOTHING
             """,
             ("@name", definition.Name), ("@url", definition.Url), ("@types", JsonSerializer.Serialize(definition.Types)),
-            ("@prefix", definition.EntityPrefix), ("@secret", definition.Secret), ("@attempts", definition.MaxAttempts),
-            ("@concurrency", definition.Concurrency), ("@position", position), ("@now", NewGeneration()));
+            ("@prefix", definition.EntityPrefix), ("@secret", seal ? WebhookSecrets.SealedMarker : definition.Secret),
+            ("@attempts", definition.MaxAttempts), ("@concurrency", definition.Concurrency), ("@position", position), ("@now", NewGeneration()),
+            ("@sealed", seal ? secrets.Seal(definition.Name, definition.Secret!) : null));
         return command.ExecuteNonQuery() == 1;
     }
 
-    /// <summary>Every subscription by name, or the one named.</summary>
-    public static List<WebhookRow> Load(IJournalStore store, string? name = null)
+    /// <summary>Every subscription by name, or the one named, with its secret opened (or why it cannot be).</summary>
+    public static List<WebhookRow> Load(IJournalStore store, WebhookSecrets secrets, string? name = null)
     {
+        EnsureSealedColumn(store);
         using var command = name is null
-            ? Command(store, $"SELECT {Columns}, created FROM eventcluster_webhook ORDER BY name")
-            : Command(store, $"SELECT {Columns}, created FROM eventcluster_webhook WHERE name = @name", ("@name", name));
+            ? Command(store, $"SELECT {Columns}, created, secret_sealed FROM eventcluster_webhook ORDER BY name")
+            : Command(store, $"SELECT {Columns}, created, secret_sealed FROM eventcluster_webhook WHERE name = @name", ("@name", name));
         var rows = new List<WebhookRow>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var definition = new WebhookDefinition(reader.GetString(0), reader.GetString(1),
+            var rowName = reader.GetString(0);
+            string? secret = reader.IsDBNull(4) ? null : reader.GetString(4), problem = null;
+            if (!reader.IsDBNull(13))
+            {
+                try
+                {
+                    secret = secrets.Open(rowName, reader.GetString(13));
+                }
+                catch (WebhookSecretUnavailableException ex)
+                {
+                    (secret, problem) = (null, $"not delivering: {ex.Message}");
+                }
+            }
+
+            var definition = new WebhookDefinition(rowName, reader.GetString(1),
                 JsonSerializer.Deserialize<string[]>(reader.GetString(2)) ?? [], reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt32(5), reader.GetInt32(6));
+                secret, reader.GetInt32(5), reader.GetInt32(6));
             rows.Add(new WebhookRow(definition, reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9),
-                reader.IsDBNull(10) ? null : reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetInt64(12)));
+                reader.IsDBNull(10) ? null : reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetInt64(12), problem));
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// Seals every stored secret that is in plain text (from a release before sealing, or stored
+    /// with <c>--allow-plaintext-secrets</c>) or sealed under a key other than the first, under
+    /// the first key; the others stay as they are (one this node cannot open is left alone).
+    /// Returns how many were sealed again. Does nothing without a key.
+    /// </summary>
+    public static int Reseal(IJournalStore store, WebhookSecrets secrets)
+    {
+        if (!secrets.CanSeal)
+            return 0;
+        EnsureSealedColumn(store);
+        var stale = new List<(string Name, string? Plain, string? Sealed)>();
+        using (var select = Command(store, "SELECT name, secret, secret_sealed FROM eventcluster_webhook"))
+        using (var reader = select.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var (plain, sealedValue) = (reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+                if (secrets.NeedsResealing(plain, sealedValue))
+                    stale.Add((reader.GetString(0), plain, sealedValue));
+            }
+        }
+
+        var count = 0;
+        foreach (var (name, plain, sealedValue) in stale)
+        {
+            string secret;
+            try
+            {
+                secret = sealedValue is null ? plain! : secrets.Open(name, sealedValue);
+            }
+            catch (WebhookSecretUnavailableException)
+            {
+                continue;
+            }
+
+            // Only if the row still holds what was read: a subscription replaced meanwhile keeps its own secret.
+            using var update = Command(store, $"""
+                UPDATE eventcluster_webhook SET secret = @marker, secret_sealed = @sealed
+                WHERE name = @name AND {(sealedValue is null ? "secret_sealed IS NULL AND secret = @plain" : "secret_sealed = @old")}
+                """,
+                ("@marker", WebhookSecrets.SealedMarker), ("@sealed", secrets.Seal(name, secret)), ("@name", name), ("@plain", plain), ("@old", sealedValue));
+            count += update.ExecuteNonQuery();
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Adds the <c>secret_sealed</c> column to a table made by a release before sealing. Added, not
+    /// changed: that release reads and writes the table as before (it never sees the column).
+    /// </summary>
+    private static void EnsureSealedColumn(IJournalStore store)
+    {
+        if (SealedColumnReady.TryGetValue(store, out _))
+            return;
+        if (!HasSealedColumn(store))
+        {
+            try
+            {
+                using var alter = Command(store, "ALTER TABLE eventcluster_webhook ADD COLUMN secret_sealed TEXT NULL");
+                alter.ExecuteNonQuery();
+            }
+            catch (DbException) when (HasSealedColumn(store))
+            {
+                // Another node added it first.
+            }
+        }
+
+        SealedColumnReady.AddOrUpdate(store, true);
+    }
+
+    private static bool HasSealedColumn(IJournalStore store)
+    {
+        try
+        {
+            using var probe = Command(store, "SELECT secret_sealed FROM eventcluster_webhook WHERE 1 = 0");
+            probe.ExecuteNonQuery();
+            return true;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Removes a subscription and its parked events, in one transaction; false when there was none.</summary>

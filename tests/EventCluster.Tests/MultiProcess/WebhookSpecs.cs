@@ -173,6 +173,9 @@ public sealed class WebhookSpecs(ITestOutputHelper output)
         var broken = true;
         receiver.Answer = delivery => broken && delivery.EntityId == "parcel-bad" ? 400 : 200;
         Assert.Equal(0, (await cluster.ClientAsync("webhooks", "add", "--name", "parcels", "--url", receiver.Url, "--entity-prefix", "parcel-")).ExitCode);
+        // This node has no secrets key: a secret is refused (400, exit 2) rather than stored in plain text.
+        var keyless = await cluster.ClientAsync("webhooks", "add", "--name", "keyless", "--url", receiver.Url, "--secret", "s3cret", "--from", "end");
+        Assert.True(keyless.ExitCode == 2 && keyless.Stderr.Contains("--secrets-key-file"), keyless.ToString());
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{cluster.Nodes[0].HttpPort}") };
         foreach (var entity in new[] { "parcel-ok-1", "parcel-bad", "parcel-ok-2", "parcel-bad", "other-1", "parcel-ok-1", "parcel-bad" })
             await PostAsync(http, entity);
@@ -200,7 +203,8 @@ public sealed class WebhookSpecs(ITestOutputHelper output)
     {
         const string secret = "s3cret-never-shown";
         const string token = "t0ken";
-        await using var on = await ClusterOn.StartAsync(database, 1, output, ["--api-token", token, .. WebhookReceiver.NodeArguments]);
+        await using var on = await ClusterOn.StartAsync(database, 1, output,
+            ["--api-token", token, "--secrets-key", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), .. WebhookReceiver.NodeArguments]);
         var cluster = on.Cluster;
         var node = cluster.Nodes[0];
         using var receiver = new WebhookReceiver();

@@ -23,6 +23,32 @@ public sealed class NodeSettingsSpecs
     }
 
     [Fact]
+    public void Should_read_rate_limits_with_off_and_0_meaning_none()
+    {
+        var defaults = NodeSettings.Load([], Env(), Config());
+        var off = NodeSettings.Load(["--rate-limit-writes", "off"], Env(new() { ["EVENTCLUSTER_RATE_LIMIT_STREAMS"] = "0" }), Config());
+        var set = NodeSettings.Load([], Env(), Config(new() { ["EventCluster:RateLimitWrites"] = "20", ["EventCluster:RateLimitStreams"] = "3" }));
+
+        Assert.Equal((50_000, 1_000), (defaults.RateLimitWrites, defaults.RateLimitStreams));
+        Assert.Equal((0, 0), (off.RateLimitWrites, off.RateLimitStreams));
+        Assert.Equal((20, 3), (set.RateLimitWrites, set.RateLimitStreams));
+    }
+
+    [Fact]
+    public void Should_read_secrets_keys_from_the_environment_the_first_sealing()
+    {
+        var (first, second) = (new byte[32], Enumerable.Repeat((byte)7, 32).ToArray());
+        var keys = $"{Convert.ToBase64String(first)}, {Convert.ToBase64String(second)}";
+
+        var settings = NodeSettings.Load([], Env(new() { ["EVENTCLUSTER_SECRETS_KEY"] = keys }), Config());
+        var none = NodeSettings.Load([], Env(), Config());
+
+        Assert.Equal(EventCluster.Node.Webhooks.WebhookSecrets.IdOf(first), settings.Secrets.SealingKeyId);
+        Assert.False(none.Secrets.CanSeal);
+        Assert.False(none.Secrets.AllowPlaintext);
+    }
+
+    [Fact]
     public void Should_prefer_command_line_over_environment_over_appsettings()
     {
         var config = Config(new() { ["EventCluster:Port"] = "4100", ["EventCluster:Host"] = "from-settings", ["EventCluster:HttpPort"] = "0" });
@@ -110,6 +136,12 @@ public sealed class NodeSettingsSpecs
     [InlineData("--discovery kubernetes --management-port 0", "--management-port '0' is not a port")]
     [InlineData("--discovery kubernetes --stable-margin 0", "--stable-margin '0' must be a whole number from 1 to 600")]
     [InlineData("--discovery kubernetes --discovery-label-selector app={0}", "is not a Kubernetes label selector")]
+    [InlineData("--rate-limit-writes -1", "--rate-limit-writes '-1' must be off or a whole number")]
+    [InlineData("--rate-limit-streams lots", "--rate-limit-streams 'lots' must be off or a whole number")]
+    [InlineData("--secrets-key c2hvcnQ=", "key 1 is 5 bytes; a key is 32 bytes")]
+    [InlineData("--secrets-key not-base64!", "key 1 is not base64")]
+    [InlineData("--secrets-key-file /nonexistent/keys", "--secrets-key-file '/nonexistent/keys' cannot be read")]
+    [InlineData("--allow-plaintext-secrets yes", "--allow-plaintext-secrets 'yes' must be true or false")]
     public void Should_refuse_bad_options_with_a_clear_reason(string arguments, string reason)
     {
         var error = Assert.Throws<NodeOptionsException>(() => NodeSettings.Load(arguments.Split(' '), Env(), Config()));
