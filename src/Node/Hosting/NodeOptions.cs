@@ -41,6 +41,7 @@ public sealed class NodeOptions
     public string? DiscoveryLabelSelector { get; set; }
     public string? RequiredContactPoints { get; set; }
     public string? StableMargin { get; set; }
+    public string? Retention { get; set; }
 
     /// <summary>Binds and validates the options of <paramref name="configuration"/>; throws <see cref="OptionsValidationException"/> naming each bad one.</summary>
     public static NodeOptions Read(IConfiguration configuration)
@@ -92,6 +93,7 @@ public sealed class NodeOptions
         DiscoveryLabelSelector = Read(nameof(DiscoveryLabelSelector));
         RequiredContactPoints = Read(nameof(RequiredContactPoints));
         StableMargin = Read(nameof(StableMargin));
+        Retention = Read(nameof(Retention));
     }
 
     internal static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
@@ -133,6 +135,7 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
         yield return Count("--stream-buffer", options.StreamBuffer, StreamBuffer);
         yield return Count("--stream-heartbeat", options.StreamHeartbeat, StreamHeartbeat);
         yield return Count("--recent-events", options.RecentEvents, RecentEvents);
+        yield return Parses("--retention", options.Retention, value => Entities.RetentionRule.Parse(value), prefix: "--retention: ");
         foreach (var failure in DiscoveryFailures(options))
             yield return failure;
     }
