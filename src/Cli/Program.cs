@@ -42,6 +42,7 @@ static async Task<int> RunAsync(ParseResult parse)
             "history" => await HistoryCommand.RunAsync(parsed, connection),
             "subscribe" => await SubscribeCommand.RunAsync(parsed, connection),
             "groups" => await GroupsCommand.RunAsync(parsed, connection),
+            "erase" => await EraseCommand.RunAsync(parsed, connection),
             "webhooks" => await WebhooksCommand.RunAsync(parsed, connection),
             _ => throw new UsageException($"'{parsed.Command}' needs a command: run 'eventcluster {parsed.Command} --help'"),
         };

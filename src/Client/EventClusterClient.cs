@@ -242,6 +242,35 @@ public sealed class EventClusterClient : IAsyncDisposable, IDisposable
         return new EventSubscription(Connection, Seeds, _options.Timeout, options).ReadAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Erases an entity (needs <see cref="EventClusterClientOptions.ApiToken"/> with the admin scope
+    /// when the nodes have tokens): its events become tombstones that keep their positions, its
+    /// snapshots and state are dropped, an erase notice is appended to the log (webhooks deliver it),
+    /// and the entity takes no more events, old event ids included. Repeating it is safe: an erased
+    /// entity answers again with <see cref="EraseResult.AlreadyErased"/>, and a run that was cut off
+    /// is completed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The entity id breaks a rule; nothing was sent.</exception>
+    /// <exception cref="EventClusterRejectedException">No such entity, or the token was refused (401, 403): nothing was erased.</exception>
+    /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal could not erase now: run it again.</exception>
+    public async Task<EraseResult> EraseAsync(string entityId, CancellationToken cancellationToken = default)
+    {
+        if (EventValidation.CheckEntityId(entityId) is { } problem)
+            throw new ArgumentException(problem, nameof(entityId));
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var requestId = NewRequestId();
+        var reply = await Answer(Connection.ListenAsync(requestId, new EraseEntity(requestId, entityId, _options.ApiToken), _options.Timeout),
+            $"the erase of entity {entityId}", cancellationToken);
+        return reply switch
+        {
+            EraseResult { Succeeded: true } erased => erased,
+            EraseResult { Status: 503 } failed => throw new ClusterUnreachableException(failed.Reason ?? "the erase did not complete; run it again"),
+            EraseResult refused => throw new EventClusterRejectedException($"erase of {entityId} refused ({refused.Status}): {refused.Reason}",
+                refused.Reason ?? $"refused ({refused.Status})"),
+            _ => throw Unexpected(reply),
+        };
+    }
+
     /// <summary>Every consumer group with its position and lag, and the journal's head position.</summary>
     /// <exception cref="EventClusterRejectedException">The node refused the request.</exception>
     /// <exception cref="ClusterUnreachableException">No node answered in time, or the journal could not be read.</exception>

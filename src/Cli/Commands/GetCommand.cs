@@ -28,6 +28,12 @@ public static class GetCommand
             return ExitCodes.Rejected;
         }
 
+        if (state.Erased)
+        {
+            Output.Error($"entity '{entityId}' was erased (its erase notice is version {state.Version}); it has no data and takes no events");
+            return ExitCodes.Rejected;
+        }
+
         if (args.Flag("--json"))
             Output.WriteJson(state.ToJson());
         else

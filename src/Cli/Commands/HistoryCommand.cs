@@ -52,9 +52,13 @@ public static class HistoryCommand
 /// <summary>How the commands print one event.</summary>
 public static class EventLines
 {
-    /// <summary>One line of text: position, entity and version, type, id, time and data.</summary>
-    public static string Text(EventRecord record) =>
-        $"{record.Position,10}  {record.EntityId} v{record.Version}  {record.Type}  {record.EventId}  {record.At:O}  {record.Data}";
+    /// <summary>
+    /// One line of text: position, entity and version, type, id, time and data; an erased record
+    /// says <c>(erased)</c> or <c>(entity erased)</c> and when, with no id or data.
+    /// </summary>
+    public static string Text(EventRecord record) => record.Erased
+        ? $"{record.Position,10}  {record.EntityId} v{record.Version}  {(record.Type == EventRecord.EntityErasedType ? "(entity erased)" : "(erased)")}  {record.At:O}"
+        : $"{record.Position,10}  {record.EntityId} v{record.Version}  {record.Type}  {record.EventId}  {record.At:O}  {record.Data}";
 
     /// <summary>One line of JSON with the fields of history.</summary>
     public static string Json(EventRecord record) => JsonSerializer.Serialize(record, Output.JsonLine);

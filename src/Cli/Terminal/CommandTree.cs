@@ -80,6 +80,8 @@ public static class CommandTree
         root.Add(Leaf("groups", "Every consumer group with its position and lag", run, json()));
 
         var token = () => Text("--api-token", "TOKEN", "A token of the nodes with the admin scope (env EVENTCLUSTER_API_TOKEN)");
+        root.Add(Leaf("erase", "Erase an entity: its events become tombstones, its state and snapshots go, it takes no more events", run,
+            Text("--entity", "ID", "The entity", required: true), token(), json()));
         var name = () => Text("--name", "NAME", "The subscription's name", required: true);
         var webhooks = new Command("webhooks", "Subscriptions the cluster delivers by HTTP POST");
         webhooks.Add(Leaf("add", "Add a webhook subscription", run,

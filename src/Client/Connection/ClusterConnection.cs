@@ -341,6 +341,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             Receive<GroupList>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<EventBatchResult>(reply => Complete(RequestKeys.Listener(reply.BatchId), reply));
             Receive<Messages.Webhooks.WebhookAnswer>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
+            Receive<EraseResult>(reply => Complete(RequestKeys.Listener(reply.RequestId), reply));
             Receive<QueryRejected>(reply =>
             {
                 if (reply.EntityId.Length == 0)

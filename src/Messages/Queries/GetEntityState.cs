@@ -9,7 +9,7 @@ public sealed record GetEntityState(string EntityId) : IWithEntityId, IEventClus
 
 /// <summary>The state of one entity, folded from every event it applied.</summary>
 /// <param name="EntityId">The entity.</param>
-/// <param name="Exists">False when the entity never applied an event.</param>
+/// <param name="Exists">False when the entity never applied an event, or was erased.</param>
 /// <param name="Version">Journal sequence number of the last applied event (0 when none).</param>
 /// <param name="EventCount">Number of events applied.</param>
 /// <param name="CountsByType">Number of applied events per event type.</param>
@@ -18,6 +18,7 @@ public sealed record GetEntityState(string EntityId) : IWithEntityId, IEventClus
 /// <param name="LastEventAt">When the last event was applied.</param>
 /// <param name="Data">RFC 7386 JSON merge-patch of all payloads, in order.</param>
 /// <param name="Node">Address of the node that answered.</param>
+/// <param name="Erased">True when the entity was erased: it has no data, and takes no events.</param>
 public sealed record EntityStateResult(
     string EntityId,
     bool Exists,
@@ -28,7 +29,8 @@ public sealed record EntityStateResult(
     string? LastEventType,
     DateTimeOffset? LastEventAt,
     [property: RawJson] string Data,
-    string Node) : IEventClusterMessage;
+    string Node,
+    bool Erased = false) : IEventClusterMessage;
 
 /// <summary>The documented JSON form of an entity's state: <c>get --json</c> and <c>GET /api/entities/{id}</c>.</summary>
 public static class EntityStateDocument

@@ -84,6 +84,11 @@ public sealed class EventClusterSerializer(ExtendedActorSystem system) : Seriali
         [typeof(ReplayParked)] = "WP",
         [typeof(WebhookAnswer)] = "WX",
         [typeof(WebhooksChanged)] = "WC",
+        [typeof(EraseEntity)] = "EE",
+        [typeof(EraseResult)] = "EX",
+        [typeof(AwaitLogPosition)] = "LW",
+        [typeof(LogPositionReached)] = "LWR",
+        [typeof(EventsErased)] = "LE",
     };
 
     private static readonly IReadOnlyDictionary<string, Type> TypesByManifest =

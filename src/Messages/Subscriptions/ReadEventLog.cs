@@ -81,3 +81,28 @@ public sealed record EventsCommitted(long Position) : IEventClusterMessage
     /// <summary>The distributed pub/sub topic the notices go to.</summary>
     public const string Topic = "eventcluster-events-committed";
 }
+
+/// <summary>
+/// Asks a node's event-log reader to answer once it has read the log through <see cref="Position"/>
+/// (an erase notice's): from then on it serves none of the erased entity's data from memory.
+/// Answered with <see cref="LogPositionReached"/>.
+/// </summary>
+/// <param name="RequestId">Matches the answer to the request.</param>
+/// <param name="Position">The position to have read through.</param>
+public sealed record AwaitLogPosition(string RequestId, long Position) : IEventClusterMessage;
+
+/// <summary>The node's event-log reader has read the log through the position of <see cref="AwaitLogPosition"/>.</summary>
+/// <param name="RequestId">The request's id.</param>
+/// <param name="Head">The position it has read through.</param>
+public sealed record LogPositionReached(string RequestId, long Head) : IEventClusterMessage;
+
+/// <summary>
+/// Published by the node that turned single events into tombstones (retention), to every node:
+/// readers drop those events' data from memory.
+/// </summary>
+/// <param name="Positions">The positions of the events erased.</param>
+public sealed record EventsErased(IReadOnlyList<long> Positions) : IEventClusterMessage
+{
+    /// <summary>The distributed pub/sub topic the notices go to.</summary>
+    public const string Topic = "eventcluster-events-erased";
+}

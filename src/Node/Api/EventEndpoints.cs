@@ -92,8 +92,39 @@ public static class EventEndpoints
             .Produces<EntityState>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        app.MapDelete("/api/entities/{id}", EraseAsync)
+            .RequireScope(ApiScope.Admin)
+            .WithName("EraseEntity")
+            .WithSummary("Erases an entity: its events become tombstones (positions stay), its snapshots and state are dropped, an erase notice " +
+                         "is appended to the log, and it takes no more events; repeating it is safe")
+            .WithTags("entities")
+            .Produces<EraseResult>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
+    }
+
+    /// <summary>How long an erase may take: the entity's answer, then every member's reader reaching the notice.</summary>
+    private static readonly TimeSpan EraseTimeout = EraseCoordinator.EntityTimeout + EraseCoordinator.ReadersTimeout + TimeSpan.FromSeconds(2);
+
+    private static async Task<IResult> EraseAsync(string id, HttpContext http, ActorRegistry registry)
+    {
+        if (EventValidation.CheckEntityId(id) is { } problem)
+            return Problem(StatusCodes.Status400BadRequest, "invalid entity id", problem);
+        var reply = await AskIngressAsync(registry, new EraseEntity(Guid.NewGuid().ToString("N"), id, ApiAccess.BearerToken(http)), EraseTimeout);
+        return reply switch
+        {
+            EraseResult { Succeeded: true } erased => Results.Json(erased),
+            EraseResult { Status: 503 } failed => Unavailable(http, failed.Reason ?? "the erase did not complete; run it again"),
+            EraseResult refused => Problem(refused.Status, refused.Status == 404 ? "no such entity" : "erase refused", refused.Reason ?? ""),
+            null => Unavailable(http, $"the cluster did not answer the erase of {id} within {EraseTimeout.TotalSeconds:0}s; run it again (it is safe to repeat)"),
+            _ => Problem(StatusCodes.Status500InternalServerError, "unexpected reply", reply.GetType().Name),
+        };
     }
 
     private static async Task<IResult> SubmitAsync(HttpContext http, ActorRegistry registry, ActorSystem system)
@@ -139,6 +170,8 @@ public static class EventEndpoints
         var reply = await AskIngressAsync(registry, new GetEntityState(id));
         return reply switch
         {
+            EntityStateResult { Erased: true } erased => Problem(StatusCodes.Status410Gone, "entity erased",
+                $"entity {id} was erased (its erase notice is version {erased.Version}); it has no data and takes no events"),
             EntityStateResult { Exists: false } => Problem(StatusCodes.Status404NotFound, "no such entity",
                 $"entity {id} has not applied any event"),
             EntityStateResult state => Results.Json(EntityState.Of(state)),
@@ -173,13 +206,13 @@ public static class EventEndpoints
     }
 
     /// <summary>Asks the ingress; null when no answer came in time (or the node is not ready).</summary>
-    internal static async Task<object?> AskIngressAsync(ActorRegistry registry, object message)
+    internal static async Task<object?> AskIngressAsync(ActorRegistry registry, object message, TimeSpan? timeout = null)
     {
         if (!registry.TryGet<IngressActor>(out var ingress))
             return null;
         try
         {
-            return await ingress.Ask<object>(message, ClusterTimeout);
+            return await ingress.Ask<object>(message, timeout ?? ClusterTimeout);
         }
         catch (AskTimeoutException)
         {

@@ -20,7 +20,9 @@ public sealed record EntityState(
     string? LastEventType,
     DateTimeOffset? LastEventAt,
     string Data,
-    RecentEventIds Recent)
+    RecentEventIds Recent,
+    bool Erased = false,
+    long ErasePosition = 0)
 {
     /// <summary>How many of the latest event ids every entity remembers for de-duplication.</summary>
     public const int DeduplicationWindow = 10_000;
@@ -56,10 +58,32 @@ public sealed record EntityState(
     public long? PositionOf(string eventId) => Recent.PositionOf(eventId);
 
     /// <summary>
-    /// Folds one event into the state; its journal sequence number becomes the version and its
-    /// global position (when known) is remembered with its id.
+    /// The state of an erased entity: no data, no event ids, closed to new events. Its version is
+    /// that of its erase notice, at <paramref name="position"/>.
     /// </summary>
-    public EntityState Apply(EventApplied evt, long sequenceNr, long? position = null, string? mergedData = null) => this with
+    public static EntityState ErasedAt(string entityId, long version, long position) =>
+        Empty(entityId) with { Version = version, Erased = true, ErasePosition = position };
+
+    /// <summary>
+    /// Folds one event into the state; its journal sequence number becomes the version and its
+    /// global position (when known) is remembered with its id. An erase notice closes the entity;
+    /// a tombstone of one event (retention) advances the version and keeps its id for
+    /// de-duplication, but has no data to fold.
+    /// </summary>
+    public EntityState Apply(EventApplied evt, long sequenceNr, long? position = null, string? mergedData = null) => evt.Type switch
+    {
+        EntityErasure.NoticeType => ErasedAt(EntityId, sequenceNr, position ?? 0),
+        EntityErasure.TombstoneType when Erased => this with { Version = sequenceNr },
+        EntityErasure.TombstoneType => this with
+        {
+            Version = sequenceNr,
+            EventCount = EventCount + 1,
+            Recent = evt.EventId.Length == 0 ? Recent : Recent.Add(evt.EventId, position ?? 0),
+        },
+        _ => Folded(evt, sequenceNr, position, mergedData),
+    };
+
+    private EntityState Folded(EventApplied evt, long sequenceNr, long? position, string? mergedData) => this with
     {
         Version = sequenceNr,
         EventCount = EventCount + 1,
@@ -83,7 +107,7 @@ public sealed record EntityState(
 
     /// <summary>The state as answered to a query.</summary>
     public EntityStateResult ToResult(string node) =>
-        new(EntityId, Version > 0, Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, node);
+        new(EntityId, Version > 0 && !Erased, Version, EventCount, CountsByType, LastEventId, LastEventType, LastEventAt, Data, node, Erased);
 }
 
 /// <summary>

@@ -51,6 +51,13 @@ public sealed class EventEntity : ReceivePersistentActor
     // The span of the event being persisted, when the node traces.
     private System.Diagnostics.Activity? _persistSpan;
 
+    // True while the journal erases the entity: every other message waits in the stash, so the
+    // erase runs in the entity's order and nothing reads or writes half-erased state.
+    private bool _erasing;
+
+    // Snapshots being saved: an erase waits for them, so none can be stored after the erase deleted the others.
+    private int _snapshotsSaving;
+
     public EventEntity(string entityId, string node, EntityPassivation passivation)
     {
         _node = node;
@@ -81,6 +88,16 @@ public sealed class EventEntity : ReceivePersistentActor
             Sender.Tell(_state.ToResult(_node));
             KeepMemoryBounded();
         });
+        Command<EraseEntity>(HandleErase);
+        Command<ErasureDone>(HandleErased);
+        Command<ErasureFailed>(failed =>
+        {
+            _erasing = false;
+            _log.Warning(failed.Cause, "Erasing {0} failed; nothing was erased", PersistenceId);
+            failed.ReplyTo.Tell(new EraseResult(failed.Request.RequestId, _state.EntityId, 503,
+                $"the journal could not erase the entity (nothing was erased; run the erase again): {failed.Cause.GetBaseException().Message}"));
+            Stash.UnstashAll();
+        });
         Command<StopEntity>(_ => Context.Stop(Self));
         Command<ReceiveTimeout>(_ =>
         {
@@ -90,10 +107,16 @@ public sealed class EventEntity : ReceivePersistentActor
                 Context.Parent.Tell(new Passivate(StopEntity.Instance));
         });
         Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        {
+            SnapshotSaved();
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        });
         Command<SaveSnapshotFailure>(failure =>
+        {
+            SnapshotSaved();
             _log.Warning(failure.Cause, "Snapshot of {0} at version {1} failed; recovery replays more events",
-                PersistenceId, failure.Metadata.SequenceNr));
+                PersistenceId, failure.Metadata.SequenceNr);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure =>
             _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
@@ -164,6 +187,12 @@ public sealed class EventEntity : ReceivePersistentActor
     /// <inheritdoc />
     protected override bool AroundReceive(Receive receive, object message)
     {
+        if (_erasing && message is not (ErasureDone or ErasureFailed))
+        {
+            Stash.Stash();
+            return true;
+        }
+
         if ((IsRecovering || _persisting) && message is SubmitEvent or SubmitEntityEvents && (_heldBack ??= []).Count < MaxHeldBack)
             _heldBack.Add((Sender, message));
         return base.AroundReceive(receive, message);
@@ -236,8 +265,80 @@ public sealed class EventEntity : ReceivePersistentActor
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
+    /// <summary>Why an erased entity refuses an event: it is closed for good, old event ids included.</summary>
+    private string ErasedReason => $"entity {_state.EntityId} was erased; it takes no more events";
+
+    /// <summary>
+    /// Erases the entity in its own order: the journal turns its events into tombstones, deletes its
+    /// snapshots and appends the erase notice in one transaction, then the entity drops its state and
+    /// event ids and stays closed. An entity already erased has the journal finish what an earlier run
+    /// may have left (nothing, once the transaction committed) and answers again.
+    /// </summary>
+    private void SaveSnapshotOfState()
+    {
+        _snapshotsSaving++;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void SnapshotSaved()
+    {
+        if (--_snapshotsSaving == 0)
+            Stash.UnstashAll();
+    }
+
+    private void HandleErase(EraseEntity erase)
+    {
+        if (_snapshotsSaving > 0)
+        {
+            // A snapshot still being written would outlive the erase: the erase waits for it.
+            Stash.Stash();
+            return;
+        }
+
+        if (LastSequenceNr == 0 && !_state.Erased)
+        {
+            Sender.Tell(new EraseResult(erase.RequestId, _state.EntityId, 404, $"entity {_state.EntityId} has applied no events"));
+            return;
+        }
+
+        var system = Context.System;
+        var now = DateTimeOffset.UtcNow;
+        var tombstone = EntityErasure.Tombstone(system, now);
+        var notice = _state.Erased ? null : EntityErasure.Notice(system, now, Guid.NewGuid().ToString());
+        var database = JournalDatabase.OfJournal(system);
+        var (persistenceId, replyTo) = (PersistenceId, Sender);
+        _erasing = true;
+        database.Workers.RunAsync(store => store.EraseEntity(persistenceId, tombstone, notice))
+            .PipeTo(Self, success: erasure =>
+            {
+                if (erasure.NoticePosition > 0)
+                    database.Announce(erasure.NoticePosition);
+                return new ErasureDone(erase, replyTo, erasure);
+            }, failure: ex => new ErasureFailed(erase, replyTo, ex));
+    }
+
+    private void HandleErased(ErasureDone done)
+    {
+        _erasing = false;
+        var already = _state.Erased;
+        if (!already)
+            _state = EntityState.ErasedAt(_state.EntityId, done.Erasure.NoticeVersion, done.Erasure.NoticePosition);
+        _log.Info("Erased {0}: {1} events now tombstones, erase notice at version {2}, position {3}{4}", PersistenceId, done.Erasure.ErasedEvents,
+            _state.Version, _state.ErasePosition, already ? " (erased before)" : "");
+        done.ReplyTo.Tell(new EraseResult(done.Request.RequestId, _state.EntityId, 200, null, done.Erasure.ErasedEvents, _state.Version,
+            _state.ErasePosition, already));
+        Stash.UnstashAll();
+    }
+
     private void Handle(SubmitEvent command)
     {
+        if (_state.Erased)
+        {
+            Sender.Tell(new EventRejected(_state.EntityId, command.EventId, ErasedReason));
+            _metrics.EventRejected();
+            return;
+        }
+
         if (_state.HasApplied(command.EventId))
         {
             Sender.Tell(new EventAccepted(_state.EntityId, command.EventId, _state.Version, _node, Duplicate: true,
@@ -286,7 +387,7 @@ public sealed class EventEntity : ReceivePersistentActor
             Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false, position));
             _metrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
             if (LastSequenceNr % SnapshotEvery == 0)
-                SaveSnapshot(_state.ToSnapshot());
+                SaveSnapshotOfState();
         });
     }
 
@@ -308,6 +409,13 @@ public sealed class EventEntity : ReceivePersistentActor
         for (var i = 0; i < command.Events.Count; i++)
         {
             var submit = command.Events[i];
+            if (_state.Erased)
+            {
+                outcomes[i] = new EventOutcome(_state.EntityId, submit.EventId, EventOutcome.Rejected, Reason: ErasedReason);
+                _metrics.EventRejected();
+                continue;
+            }
+
             if (_state.HasApplied(submit.EventId))
             {
                 outcomes[i] = new EventOutcome(_state.EntityId, submit.EventId, EventOutcome.Duplicate, _state.Version,
@@ -354,7 +462,7 @@ public sealed class EventEntity : ReceivePersistentActor
             group.Stored(new EventOutcome(_state.EntityId, persisted.EventId, EventOutcome.Accepted, _state.Version, position, _node));
             _metrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));
             if (LastSequenceNr % SnapshotEvery == 0)
-                SaveSnapshot(_state.ToSnapshot());
+                SaveSnapshotOfState();
             if (!group.Done)
                 return;
             _persisting = false;
@@ -377,6 +485,12 @@ public sealed class EventEntity : ReceivePersistentActor
             return $"data is not valid JSON: {ex.Message}";
         }
     }
+
+    /// <summary>The journal erased the entity.</summary>
+    private sealed record ErasureDone(EraseEntity Request, IActorRef ReplyTo, ErasedRows Erasure);
+
+    /// <summary>The journal could not erase the entity; its transaction rolled back.</summary>
+    private sealed record ErasureFailed(EraseEntity Request, IActorRef ReplyTo, Exception Cause);
 
     /// <summary>
     /// A group of events being persisted together: the outcomes so far, which slot the next

@@ -129,6 +129,11 @@ public static class EventClusterAkkaExtensions
                 var webhooks = system.ActorOf(WebhookManager.Props(webhookService), "webhook-manager");
                 registry.Register<WebhookManager>(webhooks);
 
+                // Retention: one job in the cluster erases events of the configured types once old enough.
+                if (settings.Retention is { Count: > 0 } retention)
+                    system.ActorOf(ClusterSingletonManager.Props(RetentionJob.Props(database, retention), PoisonPill.Instance,
+                        ClusterSingletonManagerSettings.Create(system)), RetentionJob.Name);
+
                 var region = registry.Get<EntityRegion>();
                 var status = new ClusterStatusReader(system, region);
                 var ingress = system.ActorOf(IngressActor.Props(region, new EntityJournalQuery(system), status, eventLog, webhooks, settings.Tokens), IngressActor.Name);

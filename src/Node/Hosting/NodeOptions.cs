@@ -46,6 +46,7 @@ public sealed class NodeOptions
     public string? DiscoveryLabelSelector { get; set; }
     public string? RequiredContactPoints { get; set; }
     public string? StableMargin { get; set; }
+    public string? Retention { get; set; }
 
     /// <summary>Binds and validates the options of <paramref name="configuration"/>; throws <see cref="OptionsValidationException"/> naming each bad one.</summary>
     public static NodeOptions Read(IConfiguration configuration)
@@ -102,6 +103,7 @@ public sealed class NodeOptions
         DiscoveryLabelSelector = Read(nameof(DiscoveryLabelSelector));
         RequiredContactPoints = Read(nameof(RequiredContactPoints));
         StableMargin = Read(nameof(StableMargin));
+        Retention = Read(nameof(Retention));
     }
 
     internal static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
@@ -156,6 +158,7 @@ public sealed partial class NodeOptionsValidator : IValidateOptions<NodeOptions>
             yield return Parses("--secrets-key", keys, value => Webhooks.WebhookSecrets.Parse(value, "--secrets-key", false), prefix: "");
         if (options.AllowPlaintextSecrets?.ToLowerInvariant() is not (null or "true" or "false"))
             yield return $"--allow-plaintext-secrets '{options.AllowPlaintextSecrets}' must be true or false";
+        yield return Parses("--retention", options.Retention, value => Entities.RetentionRule.Parse(value), prefix: "--retention: ");
         foreach (var failure in DiscoveryFailures(options))
             yield return failure;
     }

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using EventCluster.Messages;
 using EventCluster.Messages.Security;
 using EventCluster.Messages.Validation;
+using EventCluster.Node.Entities;
 using EventCluster.Node.Journal;
 using EventCluster.Node.Security;
 using EventCluster.Node.Telemetry;
@@ -42,7 +43,8 @@ public sealed record NodeSettings(
     bool ProtectMetrics = false,
     int RateLimitWrites = 50_000,
     int RateLimitStreams = 1_000,
-    WebhookSecrets? SecretKeys = null)
+    WebhookSecrets? SecretKeys = null,
+    IReadOnlyList<RetentionRule>? Retention = null)
 {
     /// <summary>The options, their variables, configuration keys and meanings, and the value each takes, as --help lists them.</summary>
     public static readonly IReadOnlyList<(string Option, string Variable, string Key, string Meaning, string ValueName)> Options =
@@ -99,6 +101,9 @@ public sealed record NodeSettings(
             "nodes that must answer before the lowest of them forms a new cluster, with --discovery (default 2)", "COUNT"),
         ("--stable-margin", "EVENTCLUSTER_STABLE_MARGIN", "StableMargin",
             "seconds the discovered nodes must stay unchanged before a new cluster is formed, with --discovery (default 5)", "SECONDS"),
+        ("--retention", "EVENTCLUSTER_RETENTION", "Retention",
+            "erase events of these types once older than their age, TYPE=AGE,... with s, m, h or d: audit=30d,session=12h; the same on every node (default: none)",
+            "TYPE=AGE,..."),
     ];
 
     /// <summary>The tokens the node's API and webhook management accept (none: open).</summary>
@@ -189,7 +194,8 @@ public sealed record NodeSettings(
             discovery, https, string.Equals(options.ProtectMetrics, "true", StringComparison.OrdinalIgnoreCase),
             RatePerSecond(options.RateLimitWrites, NodeOptionsValidator.RateLimitWrites.Default),
             RatePerSecond(options.RateLimitStreams, NodeOptionsValidator.RateLimitStreams.Default),
-            ReadSecretsKeys(options));
+            ReadSecretsKeys(options),
+            options.Retention is { } retention ? RetentionRule.Parse(retention) : null);
     }
 
     /// <summary>The tokens of --api-token and --api-tokens (a file, or the JSON itself when it starts with '[').</summary>

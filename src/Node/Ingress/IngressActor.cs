@@ -86,6 +86,16 @@ public sealed class IngressActor : ReceiveActor
             else
                 Sender.Tell(new QueryRejected(query.EntityId ?? "", problem));
         });
+        Receive<EraseEntity>(erase =>
+        {
+            var problem = erase.RequestId is null ? "a request id is required" : EventValidation.CheckEntityId(erase.EntityId);
+            if (problem is not null)
+                Sender.Tell(new EraseResult(erase.RequestId ?? "", erase.EntityId ?? "", 400, problem));
+            else if (Refusal(tokens, erase.Token, "erase an entity") is { } refusal)
+                Sender.Tell(new EraseResult(erase.RequestId!, erase.EntityId, refusal.Status, refusal.Reason));
+            else
+                EraseCoordinator.Start(Context, region, Sender, erase);
+        });
         Receive<GetEntityJournal>(query =>
         {
             var problem = EventValidation.CheckEntityId(query.EntityId);
@@ -105,16 +115,22 @@ public sealed class IngressActor : ReceiveActor
     private void ForwardWithToken(IActorRef webhooks, object request, string? requestId, string? presented, ApiTokens tokens)
     {
         var what = request is GetWebhooks ? "read" : "manage";
-        if (!tokens.Required)
-            webhooks.Forward(request);
-        else if (tokens.Find(presented) is not { } entry)
-            Sender.Tell(new WebhookAnswer(requestId ?? "", 401,
-                $"this node requires a token with the admin scope to {what} webhook subscriptions (--api-token, EVENTCLUSTER_API_TOKEN)", [], []));
-        else if (!entry.Scopes.HasFlag(ApiScope.Admin))
-            Sender.Tell(new WebhookAnswer(requestId ?? "", 403,
-                $"the token '{entry.Name}' has the scopes [{ApiTokens.Describe(entry.Scopes)}]; to {what} webhook subscriptions it needs admin", [], []));
+        if (Refusal(tokens, presented, $"{what} webhook subscriptions") is { } refusal)
+            Sender.Tell(new WebhookAnswer(requestId ?? "", refusal.Status, refusal.Reason, [], []));
         else
             webhooks.Forward(request);
+    }
+
+    /// <summary>Why a caller presenting <paramref name="presented"/> may not <paramref name="what"/> (401 or 403), or null when it may: admin's work.</summary>
+    private static (int Status, string Reason)? Refusal(ApiTokens tokens, string? presented, string what)
+    {
+        if (!tokens.Required)
+            return null;
+        if (tokens.Find(presented) is not { } entry)
+            return (401, $"this node requires a token with the admin scope to {what} (--api-token, EVENTCLUSTER_API_TOKEN)");
+        return entry.Scopes.HasFlag(ApiScope.Admin)
+            ? null
+            : (403, $"the token '{entry.Name}' has the scopes [{ApiTokens.Describe(entry.Scopes)}]; to {what} it needs admin");
     }
 
     private QueryRejected Fail(string entityId, string what, Exception ex)

@@ -52,6 +52,19 @@ public sealed class JournalDatabase : IDisposable
     /// <summary>Raised on the writer thread after each commit with its highest position; handlers must not block.</summary>
     public event Action<long>? Committed;
 
+    /// <summary>Tells readers of a commit made outside the writer (an erase notice), as the writer tells its own.</summary>
+    public void Announce(long position)
+    {
+        try
+        {
+            Committed?.Invoke(position);
+        }
+        catch (Exception)
+        {
+            // A notice is a hint for readers, who also poll.
+        }
+    }
+
     /// <summary>The node's one writer of events.</summary>
     public JournalWriter Writer => _writer.Value;
 

@@ -47,6 +47,22 @@ public sealed record LogRow(string PersistenceId, StoredEvent Event)
     }
 }
 
+/// <summary>
+/// The journal form of an erased event: a serialized payload with no data that replaces the
+/// event's own (what it holds is the entities' business).
+/// </summary>
+/// <param name="Message">The serialized tombstone.</param>
+/// <param name="SerializerId">Its serializer.</param>
+/// <param name="Manifest">Its serializer manifest.</param>
+/// <param name="WriterUuid">The writer recorded on an erase notice.</param>
+public sealed record Tombstone(byte[] Message, int SerializerId, string Manifest, string WriterUuid = "");
+
+/// <summary>What erasing an entity's rows did.</summary>
+/// <param name="ErasedEvents">Rows turned into tombstones now (0 when all were before).</param>
+/// <param name="NoticeVersion">The version of the erase notice written, 0 when none was asked for.</param>
+/// <param name="NoticePosition">Its global position, 0 when none was written.</param>
+public readonly record struct ErasedRows(long ErasedEvents, long NoticeVersion, long NoticePosition);
+
 /// <summary>A group as stored: its confirmed position, and whether a member holds it now.</summary>
 public readonly record struct GroupRow(string Name, long Position, bool Active, long UpdatedMilliseconds);
 
@@ -94,6 +110,17 @@ public interface IJournalStore : IDisposable
 
     /// <summary>Marks the rows up to <paramref name="toSequenceNr"/> deleted; replays skip them, the highest version stays.</summary>
     void MarkDeleted(string persistenceId, long toSequenceNr);
+
+    /// <summary>
+    /// In one transaction: rewrites every row of the entity not erased yet to <paramref name="tombstone"/>
+    /// and marks it erased (the <c>erased</c> column), deletes the entity's snapshots and, when
+    /// <paramref name="notice"/> is given, appends it as the entity's next version, erased, at a new
+    /// position taken in commit order. Rows keep their positions and versions.
+    /// </summary>
+    ErasedRows EraseEntity(string persistenceId, Tombstone tombstone, Tombstone? notice);
+
+    /// <summary>Rewrites the rows at the given positions to their tombstones and marks them erased, in one transaction; returns the rows changed.</summary>
+    int EraseEvents(IReadOnlyList<(long Position, Tombstone Tombstone)> events);
 
     /// <summary>The newest snapshot of the entity in <paramref name="range"/>, or null.</summary>
     StoredSnapshot? LoadSnapshot(string persistenceId, SnapshotRange range);

@@ -74,6 +74,7 @@ public sealed class PostgresJournalStore : SqlJournalStore, IJournalStore
             CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number)
         );
         ALTER TABLE journal ADD COLUMN IF NOT EXISTS event_manifest text NULL;
+        ALTER TABLE journal ADD COLUMN IF NOT EXISTS erased boolean NOT NULL DEFAULT false;
         """;
 
     /// <summary>
@@ -149,14 +150,16 @@ public sealed class PostgresJournalStore : SqlJournalStore, IJournalStore
         command.ExecuteNonQuery();
     }
 
-    // True when the journal's event_manifest column and the snapshot, eventcluster_group and
+    // True when the journal's event_manifest and erased columns and the snapshot, eventcluster_group and
     // eventcluster_webhook_parked tables exist in the connection's schema (eventcluster_webhook is
     // created in the same transaction as eventcluster_webhook_parked).
     private const string SchemaComplete = """
         SELECT to_regclass('snapshot') IS NOT NULL AND to_regclass('eventcluster_group') IS NOT NULL
             AND to_regclass('eventcluster_webhook_parked') IS NOT NULL AND EXISTS (
             SELECT 1 FROM information_schema.columns
-            WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'event_manifest')
+            WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'event_manifest') AND EXISTS (
+            SELECT 1 FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = 'journal' AND column_name = 'erased')
         """;
 
     /// <summary>True when <paramref name="error"/> says that a version was already written.</summary>
@@ -291,6 +294,17 @@ public sealed class PostgresJournalStore : SqlJournalStore, IJournalStore
             rows.Add(LogRow.Read(reader));
 
         return rows;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Under the commit-order lock, as every journal write (see the class remarks).</remarks>
+    protected override System.Data.Common.DbTransaction BeginWrite()
+    {
+        var transaction = _connection.BeginTransaction();
+        using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", _connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = WriteLockKey });
+        command.ExecuteNonQuery();
+        return transaction;
     }
 
     /// <inheritdoc />

@@ -9,17 +9,19 @@ namespace EventCluster.Node.Journal;
 /// <param name="True">The literal true of the journal's <c>deleted</c> column.</param>
 /// <param name="NotDeleted">The condition that a journal row is not marked deleted.</param>
 /// <param name="Now">The clock that group leases are judged by, in Unix milliseconds: <see cref="NodeClock"/> or an expression the server evaluates.</param>
-public sealed record SqlDialect(string BigInt, string Int, Func<int, string> Text, string True, string NotDeleted, string Now)
+/// <param name="False">The literal false of the journal's <c>deleted</c> and <c>erased</c> columns.</param>
+/// <param name="NotErased">The condition that a journal row is not erased.</param>
+public sealed record SqlDialect(string BigInt, string Int, Func<int, string> Text, string True, string NotDeleted, string Now, string False, string NotErased)
 {
     /// <summary>The parameter that carries the node's clock, for a database that lives on one machine.</summary>
     public const string NodeClock = "@now";
 
     /// <summary>SQLite, with the column types of Akka.Persistence.Sql's SQLite tables.</summary>
-    public static readonly SqlDialect Sqlite = new("INTEGER", "INTEGER", length => $"NVarChar({length})", "1", "deleted = 0", NodeClock);
+    public static readonly SqlDialect Sqlite = new("INTEGER", "INTEGER", length => $"NVarChar({length})", "1", "deleted = 0", NodeClock, "0", "erased = 0");
 
     /// <summary>PostgreSQL, whose nodes may run on several hosts: leases are judged by the server's one clock.</summary>
     public static readonly SqlDialect Postgres =
-        new("bigint", "integer", _ => "text", "true", "NOT deleted", "(extract(epoch FROM clock_timestamp()) * 1000)::bigint");
+        new("bigint", "integer", _ => "text", "true", "NOT deleted", "(extract(epoch FROM clock_timestamp()) * 1000)::bigint", "false", "NOT erased");
 }
 
 /// <summary>
@@ -97,6 +99,25 @@ public abstract class SqlJournalStore(DbConnection connection, SqlDialect dialec
 
     private readonly bool _onNodeClock = dialect.Now == SqlDialect.NodeClock;
 
+    // Every row of the entity not yet erased, deleted ones too: a deleted row still holds its data.
+    private readonly string _eraseRows = $"""
+        UPDATE journal SET message = @message, identifier = @identifier, manifest = @manifest, tags = NULL, event_manifest = NULL, erased = {dialect.True}
+        WHERE persistence_id = @p AND {dialect.NotErased}
+        """;
+
+    // The erase notice takes the entity's next version; it is written erased, with no data.
+    private readonly string _insertNotice = $"""
+        INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid, event_manifest, erased)
+        SELECT @created, {dialect.False}, @p, COALESCE(MAX(sequence_number), 0) + 1, @notice, NULL, @manifest, @identifier, @writer, NULL, {dialect.True}
+        FROM journal WHERE persistence_id = @p
+        RETURNING sequence_number, ordering
+        """;
+
+    private readonly string _eraseRow = $"""
+        UPDATE journal SET message = @message, identifier = @identifier, manifest = @manifest, tags = NULL, event_manifest = NULL, erased = {dialect.True}
+        WHERE ordering = @o AND {dialect.NotErased}
+        """;
+
     /// <inheritdoc cref="IJournalStore.Connection" />
     public DbConnection Connection => connection;
 
@@ -106,6 +127,58 @@ public abstract class SqlJournalStore(DbConnection connection, SqlDialect dialec
         using var command = Command(_markDeleted, ("@p", persistenceId), ("@to", toSequenceNr));
         command.ExecuteNonQuery();
     }
+
+    /// <inheritdoc cref="IJournalStore.EraseEntity" />
+    public ErasedRows EraseEntity(string persistenceId, Tombstone tombstone, Tombstone? notice)
+    {
+        using var transaction = BeginWrite();
+        using var erase = Command(_eraseRows, ("@p", persistenceId), ("@message", tombstone.Message), ("@identifier", tombstone.SerializerId),
+            ("@manifest", tombstone.Manifest));
+        erase.Transaction = transaction;
+        var erased = erase.ExecuteNonQuery();
+        using var snapshots = Command("DELETE FROM snapshot WHERE persistence_id = @p", ("@p", persistenceId));
+        snapshots.Transaction = transaction;
+        snapshots.ExecuteNonQuery();
+        long version = 0, position = 0;
+        if (notice is not null)
+        {
+            using var insert = Command(_insertNotice, ("@created", DateTime.UtcNow.Ticks), ("@p", persistenceId), ("@notice", notice.Message),
+                ("@manifest", notice.Manifest), ("@identifier", notice.SerializerId), ("@writer", notice.WriterUuid));
+            insert.Transaction = transaction;
+            using var reader = insert.ExecuteReader();
+            if (reader.Read())
+                (version, position) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        transaction.Commit();
+        return new ErasedRows(erased, version, position);
+    }
+
+    /// <inheritdoc cref="IJournalStore.EraseEvents" />
+    public int EraseEvents(IReadOnlyList<(long Position, Tombstone Tombstone)> events)
+    {
+        if (events.Count == 0)
+            return 0;
+        using var transaction = BeginWrite();
+        var erased = 0;
+        foreach (var (position, tombstone) in events)
+        {
+            using var erase = Command(_eraseRow, ("@o", position), ("@message", tombstone.Message), ("@identifier", tombstone.SerializerId),
+                ("@manifest", tombstone.Manifest));
+            erase.Transaction = transaction;
+            erased += erase.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        return erased;
+    }
+
+    /// <summary>
+    /// Begins a transaction that writes the journal, holding what every journal write holds until
+    /// it commits (the file's write lock, or the commit-order advisory lock), so that an erase
+    /// notice gets its position in commit order like any event.
+    /// </summary>
+    protected abstract DbTransaction BeginWrite();
 
     /// <inheritdoc cref="IJournalStore.DeleteSnapshots" />
     public void DeleteSnapshots(string persistenceId, SnapshotRange range)

@@ -76,18 +76,25 @@ public sealed class SqliteJournalStore : SqlJournalStore, IJournalStore
     }
 
     /// <summary>
-    /// Creates the tables when they are missing and adds the <c>event_manifest</c> column to a
-    /// journal written by a release before it (SQLite has no ADD COLUMN IF NOT EXISTS).
+    /// Creates the tables when they are missing and adds the <c>event_manifest</c> and <c>erased</c>
+    /// columns to a journal written by a release before them (SQLite has no ADD COLUMN IF NOT EXISTS).
     /// </summary>
     public static void CreateSchema(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = Schema;
         command.ExecuteNonQuery();
-        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = 'event_manifest'";
+        AddColumn(command, "event_manifest", "NVarChar(500) NULL");
+        AddColumn(command, "erased", "Bit NOT NULL DEFAULT 0");
+    }
+
+    /// <summary>Adds a column to the journal of an earlier release, unless it is there.</summary>
+    private static void AddColumn(SqliteCommand command, string name, string definition)
+    {
+        command.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = '{name}'";
         if ((long)command.ExecuteScalar()! > 0)
             return;
-        command.CommandText = "ALTER TABLE journal ADD COLUMN [event_manifest] NVarChar(500) NULL";
+        command.CommandText = $"ALTER TABLE journal ADD COLUMN [{name}] {definition}";
         try
         {
             command.ExecuteNonQuery();
@@ -97,6 +104,10 @@ public sealed class SqliteJournalStore : SqlJournalStore, IJournalStore
             // Another node process added it first.
         }
     }
+
+    /// <inheritdoc />
+    /// <remarks>IMMEDIATE, as every journal write: the file's write lock from the first statement.</remarks>
+    protected override System.Data.Common.DbTransaction BeginWrite() => _connection.BeginTransaction(deferred: false);
 
     /// <summary>True when <paramref name="error"/> says that a version was already written.</summary>
     public static bool IsTakenVersion(Exception error) => error is SqliteException { SqliteErrorCode: ConstraintError };

@@ -161,9 +161,11 @@ public sealed class EventLog(ActorSystem system, JournalDatabase database)
             return null;
         }
 
-        if (applied is null || !filter.MatchesType(applied.Type))
+        if (applied is null || !filter.MatchesRecordType(applied.Type))
             return null;
-        return new EventRecord(entityId, journalRow.SequenceNr, row.Event.Position, applied.EventId, applied.Type, Compact(applied.Data), applied.At);
+        return EntityErasure.IsErased(applied.Type)
+            ? new EventRecord(entityId, journalRow.SequenceNr, row.Event.Position, applied.EventId, applied.Type, "{}", applied.At, Erased: true)
+            : new EventRecord(entityId, journalRow.SequenceNr, row.Event.Position, applied.EventId, applied.Type, Compact(applied.Data), applied.At);
     }
 }
 

@@ -35,6 +35,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
     private readonly int _capacity;
     private readonly List<EventRecord> _recent = [];
     private readonly List<Waiter> _waiters = [];
+    private readonly List<(AwaitLogPosition Request, IActorRef ReplyTo)> _positionWaiters = [];
     private long _head = -1;
     private long _bufferFrom = -1;
     private bool _reading;
@@ -72,6 +73,25 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
             RetryWaiters();
         });
         Receive<TailRead>(HandleTail);
+        Receive<AwaitLogPosition>(request =>
+        {
+            if (_head >= request.Position)
+                Sender.Tell(new LogPositionReached(request.RequestId, _head));
+            else
+            {
+                _positionWaiters.Add((request, Sender));
+                ReadTail();
+            }
+        });
+        Receive<EventsErased>(erased =>
+        {
+            foreach (var position in erased.Positions)
+            {
+                var index = FirstAfter(position - 1);
+                if (index < _recent.Count && _recent[index].Position == position && !_recent[index].Erased)
+                    _recent[index] = Tombstone(_recent[index], DateTimeOffset.UtcNow) with { EventId = _recent[index].EventId };
+            }
+        });
         Receive<Status.Failure>(failure =>
         {
             _reading = false;
@@ -93,6 +113,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(EventsCommitted.Topic, Self));
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(EventsErased.Topic, Self));
         Timers.StartPeriodicTimer("poll", Poll.Instance, PollInterval);
         Timers.StartPeriodicTimer("expire", ExpireWaiters.Instance, ExpiryInterval);
         Start();
@@ -226,6 +247,8 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
         {
             _recent.AddRange(read.Events);
             _head = read.Through;
+            foreach (var notice in read.Events.Where(record => record.Type == EventRecord.EntityErasedType))
+                ForgetErased(notice);
             if (_recent.Count > _capacity + _capacity / 2)
             {
                 var drop = _recent.Count - _capacity;
@@ -240,8 +263,33 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
             ReadTail();
     }
 
+    /// <summary>Replaces the remembered events of an erased entity with tombstones, as the journal now holds them.</summary>
+    private void ForgetErased(EventRecord notice)
+    {
+        for (var i = 0; i < _recent.Count && _recent[i].Position < notice.Position; i++)
+        {
+            if (_recent[i].EntityId == notice.EntityId && !_recent[i].Erased)
+                _recent[i] = Tombstone(_recent[i], notice.At);
+        }
+    }
+
+    /// <summary>A tombstone in place of <paramref name="record"/>, as <see cref="EventLog"/> reads one from the journal.</summary>
+    private static EventRecord Tombstone(EventRecord record, DateTimeOffset at) =>
+        record with { EventId = "", Type = EventRecord.ErasedType, Data = "{}", At = at, Erased = true };
+
     private void RetryWaiters()
     {
+        if (_positionWaiters.Count > 0)
+        {
+            _positionWaiters.RemoveAll(waiter =>
+            {
+                if (_head < waiter.Request.Position)
+                    return false;
+                waiter.ReplyTo.Tell(new LogPositionReached(waiter.Request.RequestId, _head));
+                return true;
+            });
+        }
+
         if (_waiters.Count == 0)
             return;
         var now = DateTime.UtcNow;

@@ -92,6 +92,9 @@ public sealed class WebhookSender
         _pipeline = pipeline.AddTimeout(options.AttemptTimeout).Build();
     }
 
+    /// <summary>The header of an erased record's delivery: <c>entity</c> (an erase notice) or <c>event</c> (a tombstone).</summary>
+    public const string ErasedHeader = "EventCluster-Erased";
+
     /// <summary>Attempts <paramref name="record"/> until it is confirmed or must be parked; throws only when <paramref name="stop"/> is cancelled.</summary>
     public async Task<SendResult> SendAsync(EventRecord record, CancellationToken stop)
     {
@@ -141,7 +144,12 @@ public sealed class WebhookSender
         var record = attempt.Record;
         using var request = new HttpRequestMessage(HttpMethod.Post, attempt.Url) { Content = new ByteArrayContent(attempt.Body) };
         request.Content.Headers.ContentType = JsonContentType;
-        request.Headers.Add("EventCluster-Event-Id", record.EventId);
+        if (record.EventId.Length > 0)
+            request.Headers.Add("EventCluster-Event-Id", record.EventId);
+        // An erased record says so in a header too: "entity" for the notice that an entity was
+        // erased, "event" for the tombstone of an event a lagging subscription had not delivered.
+        if (record.Erased)
+            request.Headers.Add(ErasedHeader, record.Type == EventRecord.EntityErasedType ? "entity" : "event");
         request.Headers.Add("EventCluster-Position", record.Position.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add("EventCluster-Subscription", _definition.Name);
         if (_definition.Secret is { } secret)

@@ -91,6 +91,9 @@ public sealed class AccessSpecs(AccessNode access, ITestOutputHelper output) : I
         using var admin = access.Client(Token(ApiScope.Admin));
         var entity = $"probe-{Guid.NewGuid():N}";
         Assert.Equal(HttpStatusCode.OK, (await writer.PostAsync("/api/events", Json($$"""{"entityId":"{{entity}}","type":"probed"}"""))).StatusCode);
+        // Erased by the admin's probe: every other probe reads or writes the entity above.
+        var doomed = $"probe-erased-{Guid.NewGuid():N}";
+        Assert.Equal(HttpStatusCode.OK, (await writer.PostAsync("/api/events", Json($$"""{"entityId":"{{doomed}}","type":"probed"}"""))).StatusCode);
         foreach (var name in new[] { "probe-kept", "probe-doomed" })
             Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("/api/subscriptions", Json(Subscription(name)))).StatusCode);
 
@@ -104,6 +107,7 @@ public sealed class AccessSpecs(AccessNode access, ITestOutputHelper output) : I
             ["POST /api/events/batch"] = () => new(HttpMethod.Post, "/api/events/batch", $$"""[{"entityId":"{{entity}}","type":"probed"}]"""),
             ["GET /api/entities/{id}"] = () => new(HttpMethod.Get, $"/api/entities/{entity}"),
             ["GET /api/entities/{id}/events"] = () => new(HttpMethod.Get, $"/api/entities/{entity}/events"),
+            ["DELETE /api/entities/{id}"] = () => new(HttpMethod.Delete, $"/api/entities/{doomed}"),
             ["GET /api/groups"] = () => new(HttpMethod.Get, "/api/groups"),
             ["GET /api/events/stream"] = () => new(HttpMethod.Get, "/api/events/stream?from=end"),
             ["POST /api/subscriptions"] = () => new(HttpMethod.Post, "/api/subscriptions", Subscription($"probe-{Guid.NewGuid():N}")),
@@ -180,6 +184,16 @@ public sealed class AccessSpecs(AccessNode access, ITestOutputHelper output) : I
         Assert.True(asReader.ExitCode == 1, asReader.ToString());
         Assert.Contains("admin", asReader.Stderr);
         Assert.True(asAdmin.ExitCode == 0, asAdmin.ToString());
+
+        // Erasing over Akka.Remote is admin's too: a writer is refused and the entity keeps its data.
+        Assert.Equal(HttpStatusCode.OK, (await everything.PostAsync("/api/events", Json("""{"entityId":"every-2","type":"t","data":{"k":1}}"""))).StatusCode);
+        var eraseAsWriter = await ClientRun.RunAsync(["erase", "--entity", "every-2", "--seeds", seeds, "--api-token", Token(ApiScope.Write)]);
+        Assert.True(eraseAsWriter.ExitCode == 1, eraseAsWriter.ToString());
+        Assert.Contains("needs admin", eraseAsWriter.Stderr);
+        Assert.Equal(HttpStatusCode.OK, (await everything.GetAsync("/api/entities/every-2")).StatusCode);
+        var eraseAsAdmin = await ClientRun.RunAsync(["erase", "--entity", "every-2", "--seeds", seeds, "--api-token", Token(ApiScope.Admin)]);
+        Assert.True(eraseAsAdmin.ExitCode == 0, eraseAsAdmin.ToString());
+        Assert.Equal(HttpStatusCode.Gone, (await everything.GetAsync("/api/entities/every-2")).StatusCode);
     }
 
     /// <summary>

@@ -28,6 +28,40 @@ public sealed class EntityStateSpecs
     }
 
     [Fact]
+    public void Should_recover_an_erased_entity_as_closed_with_no_data_and_no_event_ids()
+    {
+        // What replay reads after an erase: tombstones without ids, then the notice.
+        var state = EntityState.Empty("acct-1")
+            .Apply(Event("", EntityErasure.TombstoneType, "{}"), 1, 11)
+            .Apply(Event("", EntityErasure.TombstoneType, "{}"), 2, 12)
+            .Apply(Event("", EntityErasure.NoticeType, "{}"), 3, 30);
+
+        var result = state.ToResult("node");
+        Assert.True(state.Erased);
+        Assert.Equal(3, state.Version);
+        Assert.Equal(30, state.ErasePosition);
+        Assert.Equal("{}", state.Data);
+        Assert.Equal(0, state.Recent.Count);
+        Assert.True(result.Erased);
+        Assert.False(result.Exists);
+    }
+
+    [Fact]
+    public void Should_keep_a_retention_tombstones_id_for_deduplication_and_stay_open()
+    {
+        var state = EntityState.Empty("acct-1")
+            .Apply(Event("e1", "session", """{"ip":"10.0.0.1"}"""), 1, 5)
+            .Apply(Event("e2", EntityErasure.TombstoneType, "{}"), 2, 6)
+            .Apply(Event("e3", "deposit", """{"amount":5}"""), 3, 7);
+
+        Assert.False(state.Erased);
+        Assert.Equal(3, state.Version);
+        Assert.True(state.HasApplied("e2"));
+        Assert.Equal(6, state.PositionOf("e2"));
+        Assert.False(state.CountsByType.ContainsKey(EntityErasure.TombstoneType));
+    }
+
+    [Fact]
     public void Should_merge_payloads_as_rfc7386_merge_patch()
     {
         var state = EntityState.Empty("doc")

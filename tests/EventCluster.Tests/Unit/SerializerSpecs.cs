@@ -74,6 +74,13 @@ public sealed class SerializerSpecs : Akka.TestKit.Xunit2.TestKit
             [new WebhookInfo("orders", "https://example.test/hook", ["deposit"], "acct-", true, 10, 16, 40, 2, 38, 3, 1, "HTTP 400", "akka.tcp://eventcluster@127.0.0.1:4053")],
             [new ParkedEvent(12, "acct-1", 3, "ev-3", 1, "HTTP 400 Bad Request", At)]),
         new WebhooksChanged("orders"),
+        new EraseEntity("r-11", "acct-1", "token"),
+        new EraseResult("r-11", "acct-1", 200, null, 12, 13, 40107, false),
+        new AwaitLogPosition("r-11", 40107),
+        new LogPositionReached("r-11", 40110),
+        new EventsErased([40002, 40005]),
+        new EntityHistoryResult("r-12", "acct-1", true,
+            [new EventRecord("acct-1", 1, 7, "", EventRecord.ErasedType, "{}", At, Erased: true)], 2),
     ];
 
     public static TheoryData<IEventClusterMessage> Contracts() => new(Samples);
