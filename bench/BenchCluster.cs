@@ -60,10 +60,13 @@ public sealed class BenchCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The file node <paramref name="index"/>'s standard output and error go to (appended to across restarts).</summary>
+    public string LogPath(int index) => Path.Combine(_workDir, $"node-{Ports[index]}.log");
+
     public void StartNode(int index)
     {
         var port = Ports[index];
-        var log = Path.Combine(_workDir, $"node-{port}.log");
+        var log = LogPath(index);
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,

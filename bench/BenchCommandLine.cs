@@ -67,10 +67,23 @@ internal static class BenchCommandLine
                       $"({EventCluster.Bench.Limits.FloodInFlight} in flight) past its limit, and their ratio (target ≤ 2)",
     };
 
+    public static readonly Option<bool> Failover = new("--failover")
+    {
+        Description = "the failover figures instead: the durable saturation rate, then the false-downing check (half of that rate " +
+                      "for 5 minutes, 1 with --quick, 20 s with --smoke, with every node's log and cluster view watched for an " +
+                      "unreachable or downed member), then the crash-failover trials (5; 2 with --quick, 1 with --smoke)",
+    };
+
+    public static readonly Option<int?> DowningCheckSeconds = new("--downing-check-seconds")
+    {
+        HelpName = "SECONDS",
+        Description = "with --failover: how long the false-downing check runs instead (0 leaves it out)",
+    };
+
     private const string Description =
         "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
         "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
-        "1,000,000 entities; or the listener or webhook figures). Progress and the table go to stdout, drawn on stderr " +
+        "1,000,000 entities; or the listener, webhook, bulk, rate-limit or failover figures). Progress and the table go to stdout, drawn on stderr " +
         "instead when that is a terminal; the results to --out FILE.";
 
     // Response files would read a "@..." connection string as a file name.
@@ -121,16 +134,23 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits };
+        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
                 result.AddError("--journal must be sqlite or postgres:CONNECTION-STRING");
         });
+        DowningCheckSeconds.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 0)
+                result.AddError("--downing-check-seconds must be 0 or more");
+        });
         command.Validators.Add(result =>
         {
-            if (new Option[] { Listeners, Webhooks, Bulk, Limits }.Count(option => result.GetResult(option) is not null) > 1)
-                result.AddError("--listeners, --webhooks, --bulk and --limits are separate runs: give one of them");
+            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover }.Count(option => result.GetResult(option) is not null) > 1)
+                result.AddError("--listeners, --webhooks, --bulk, --limits and --failover are separate runs: give one of them");
+            if (result.GetResult(DowningCheckSeconds) is not null && result.GetResult(Failover) is null)
+                result.AddError("--downing-check-seconds belongs to a --failover run");
         });
         return command;
     }

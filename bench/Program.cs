@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
+// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits | --failover] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
 var commandLine = BenchCommandLine.Parse(args);
 if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
     return commandLine.Invoke(); // --help or --version
@@ -26,6 +26,7 @@ var listeners = commandLine.GetValue(BenchCommandLine.Listeners);
 var webhooks = commandLine.GetValue(BenchCommandLine.Webhooks);
 var bulk = commandLine.GetValue(BenchCommandLine.Bulk);
 var limits = commandLine.GetValue(BenchCommandLine.Limits);
+var failoverRun = commandLine.GetValue(BenchCommandLine.Failover);
 var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
 var plan = smoke ? BenchPlan.Smoke : quick ? BenchPlan.Quick : BenchPlan.Full;
@@ -67,7 +68,7 @@ try
         console.Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
         var seeds = cluster.Seeds;
         var loadTimeout = TimeSpan.FromMinutes(30);
-        if (webhooks || listeners || bulk || limits)
+        if (webhooks || listeners || bulk || limits || failoverRun)
         {
             // One part of the product on a warmed-up cluster: its own figures and table.
             console.Say("warming up...");
@@ -75,6 +76,8 @@ try
             var (part, figures) = webhooks ? ("webhooks", await Webhooks.RunAsync(repository, cluster, workDir, plan, console.Say))
                 : bulk ? ("bulk", await Bulk.RunAsync(repository, cluster, workDir, plan, console.Say))
                 : limits ? ("limits", await Limits.RunAsync(cluster, plan, console.Say))
+                : failoverRun ? ("failover", await Failover.RunAsync(repository, cluster, plan,
+                    commandLine.GetValue(BenchCommandLine.DowningCheckSeconds) ?? plan.DowningCheckSeconds, console.Say))
                 : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, plan, console.Say));
             var partResult = new JsonObject
             {
@@ -89,7 +92,8 @@ try
                 ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
             };
             await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : bulk ? Report.Bulk(partResult)
-                : limits ? Report.Limits(partResult) : Report.Listeners(partResult));
+                : limits ? Report.Limits(partResult)
+                : failoverRun ? Report.Failover(partResult) : Report.Listeners(partResult));
             return 0;
         }
 
@@ -134,14 +138,7 @@ try
         var half = await Load($"half load ({halfRate:N0}/s for {plan.HalfLoadSeconds} s)", "--events",
             (halfRate * plan.HalfLoadSeconds).ToString(), "--rate", halfRate.ToString());
 
-        var failover = new List<double>();
-        var failoverTimes = new LatencyHistogram();
-        for (var trial = 1; trial <= plan.FailoverTrials; trial++)
-        {
-            var seconds = await Failover.TrialAsync(cluster, runId, trial, console.Say);
-            failover.Add(seconds);
-            failoverTimes.Record(TimeSpan.FromSeconds(seconds));
-        }
+        var failover = await Failover.TrialsAsync(cluster, runId, plan.FailoverTrials, console.Say);
 
         console.Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? $" (scaled down from 1,000,000 for --{plan.Name})" : "")}...");
         var peak = new long[BenchCluster.Nodes];
@@ -208,12 +205,7 @@ try
                 ["seconds"] = half["seconds"]!.DeepClone(),
                 ["latencyMs"] = half["latencyMs"]!.DeepClone(),
             },
-            ["failoverSeconds"] = new JsonObject
-            {
-                ["p50"] = Math.Round(failoverTimes.Milliseconds(50) / 1000, 2),
-                ["max"] = Math.Round(failoverTimes.MaxMilliseconds / 1000, 2),
-                ["trials"] = new JsonArray(failover.Select(f => (JsonNode)Math.Round(f, 2)).ToArray()),
-            },
+            ["failoverSeconds"] = failover,
             ["scale"] = new JsonObject
             {
                 ["entities"] = plan.ScaleEntities,
@@ -278,14 +270,15 @@ static double Median(IReadOnlyList<double> values)
 /// <summary>How much each phase does in a full, a quick and a smoke run.</summary>
 public sealed record BenchPlan(
     string Name, int WarmUp, int Rounds, int RawEvents, int DurableEvents, int HalfLoadSeconds, int FailoverTrials, int ScaleEntities,
-    int LiveSeconds, int StreamSeconds, int CatchUpEvents, int WebhookEvents, int WebhookLatencySeconds, int BulkEvents, int HttpEvents)
+    int LiveSeconds, int StreamSeconds, int CatchUpEvents, int WebhookEvents, int WebhookLatencySeconds, int BulkEvents, int HttpEvents,
+    int DowningCheckSeconds)
 {
-    public static readonly BenchPlan Full = new("full", 40_000, 3, 300_000, 300_000, 30, 5, 1_000_000, 30, 20, 1_000_000, 40_000, 30, 1_000_000, 300_000);
+    public static readonly BenchPlan Full = new("full", 40_000, 3, 300_000, 300_000, 30, 5, 1_000_000, 30, 20, 1_000_000, 40_000, 30, 1_000_000, 300_000, 300);
 
-    public static readonly BenchPlan Quick = new("quick", 20_000, 1, 100_000, 100_000, 15, 2, 100_000, 10, 10, 200_000, 10_000, 10, 200_000, 100_000);
+    public static readonly BenchPlan Quick = new("quick", 20_000, 1, 100_000, 100_000, 15, 2, 100_000, 10, 10, 200_000, 10_000, 10, 200_000, 100_000, 60);
 
     // Every phase at the least size that still measures it: whether the benchmark works, not how fast.
-    public static readonly BenchPlan Smoke = new("smoke", 5_000, 1, 20_000, 20_000, 5, 1, 10_000, 4, 4, 40_000, 4_000, 4, 50_000, 20_000);
+    public static readonly BenchPlan Smoke = new("smoke", 5_000, 1, 20_000, 20_000, 5, 1, 10_000, 4, 4, 40_000, 4_000, 4, 50_000, 20_000, 20);
 }
 
 /// <summary>The machine a run was measured on.</summary>

@@ -66,8 +66,9 @@ public sealed class BenchSpecs(ITestOutputHelper testOutput) : TimingSensitiveSp
         Assert.True(D(half["latencyMs"]!["p50"]) < D(saturated["p50"]),
             $"half load p50 {half["latencyMs"]!["p50"]} ms is not below the saturated round's {saturated["p50"]} ms");
 
-        // kill -9 → answer from a survivor: at least failure detection (heartbeats 1 s + 2 s pause),
-        // the resolver's stable-after (3 s) and the removal margin (1 s); 8 to 10 s as published.
+        // kill -9 → answer from a survivor: at least failure detection (a heartbeat gap of 0.5 s
+        // interval + 1.5 s pause, less the interval), the resolver's stable-after (1 s) and the
+        // removal margin (1 s); 5.4 to 5.9 s as published.
         var failover = result["failoverSeconds"]!;
         var trials = failover["trials"]!.AsArray().Select(t => D(t)).ToArray();
         Assert.Single(trials);
@@ -138,6 +139,39 @@ public sealed class BenchSpecs(ITestOutputHelper testOutput) : TimingSensitiveSp
         Assert.True(D(catchUp["eventsPerSecond"]) >= D(catchUp["writeEventsPerSecond"]),
             $"catch-up {catchUp["eventsPerSecond"]}/s against writing {catchUp["writeEventsPerSecond"]}/s");
         Assert.Contains("| Live delivery", await File.ReadAllTextAsync(Path.ChangeExtension(output, ".md")));
+    }
+
+    [Fact]
+    public async Task Should_report_no_false_downing_at_half_load_and_a_crash_failover_in_a_failover_smoke_run()
+    {
+        var output = Path.Combine(_directory.Path, "failover.json");
+
+        var (code, stdout, stderr) = await RunAsync(TimeSpan.FromMinutes(10), "--smoke", "--failover", "--out", output);
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var result = JsonNode.Parse(await File.ReadAllTextAsync(output))!;
+        testOutput.WriteLine(result.ToJsonString());
+        var failover = result["failover"]!;
+        var durable = D(failover["durableEventsPerSecond"]);
+        Assert.True(durable >= 1_000, $"durable {durable}/s");
+
+        // Half of saturation for the smoke run's 20 s, with three healthy nodes: nobody suspected.
+        var check = failover["falseDowning"]!;
+        Assert.Equal(20, (int)check["seconds"]!);
+        Assert.InRange(D(check["offeredPerSecond"]), durable / 2 - 1, durable / 2 + 1);
+        Assert.InRange(D(check["eventsPerSecond"]), 0.6 * D(check["offeredPerSecond"]), 1.01 * D(check["offeredPerSecond"]));
+        Assert.True(check["examples"]!.AsArray().Count == 0, check.ToJsonString());
+        Assert.Equal(0, (int)check["unreachableLines"]!);
+        Assert.Equal(0, (int)check["downedLines"]!);
+        // Three nodes asked about once a second for 20 s: the watch really looked.
+        Assert.InRange((int)check["clusterViews"]!, 15, 70);
+        Assert.Equal(0, (int)check["clusterViewsWithASuspectedMember"]!);
+        Assert.True((bool)check["passed"]!);
+
+        var trial = D(failover["failoverSeconds"]!["trials"]!.AsArray().Single());
+        Assert.InRange(trial, 2, 30);
+        Assert.Equal(Math.Round(trial, 1), Math.Round(D(failover["failoverSeconds"]!["max"]), 1));
+        Assert.Contains("| False downing:", await File.ReadAllTextAsync(Path.ChangeExtension(output, ".md")));
     }
 
     [Fact]

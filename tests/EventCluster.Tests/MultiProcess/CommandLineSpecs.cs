@@ -72,6 +72,19 @@ public sealed partial class CommandLineSpecs
         Assert.Matches(@"Did you mean one of the following\?\s+--quick\b", run.Stderr);
     }
 
+    [Theory]
+    [InlineData("--downing-check-seconds 60", "--downing-check-seconds belongs to a --failover run")]
+    [InlineData("--failover --downing-check-seconds -1", "--downing-check-seconds must be 0 or more")]
+    [InlineData("--failover --bulk", "--listeners, --webhooks, --bulk and --failover are separate runs")]
+    public async Task Should_refuse_a_false_downing_check_outside_a_failover_run_or_of_negative_length(string options, string error)
+    {
+        var run = await RunAsync(BenchDll, [.. options.Split(' '), "--out", "/tmp/never-written.json"]);
+
+        Assert.True(run.Code == 2, run.ToString());
+        Assert.Contains($"bench: {error}", run.Stderr);
+        Assert.False(File.Exists("/tmp/never-written.json"));
+    }
+
     [Fact]
     public async Task Should_check_a_value_from_an_environment_variable_like_one_from_the_command_line()
     {
