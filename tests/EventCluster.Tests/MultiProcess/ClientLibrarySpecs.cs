@@ -153,7 +153,9 @@ public sealed class ClientLibrarySpecs(ITestOutputHelper output)
     public async Task Should_list_groups_with_their_lag_and_manage_webhooks_that_deliver_to_a_real_receiver(string database)
     {
         const string token = "hooks-t0ken";
-        await using var on = await ClusterOn.StartAsync(database, 1, output, ["--api-token", token, .. WebhookReceiver.NodeArguments]);
+        // The node seals webhook secrets under a key of its own (a secret is refused without one).
+        await using var on = await ClusterOn.StartAsync(database, 1, output,
+            ["--api-token", token, "--secrets-key", Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), .. WebhookReceiver.NodeArguments]);
         var seeds = on.Cluster.Seeds.ToList();
         await using var client = new EventClusterClient(new EventClusterClientOptions { Seeds = seeds, ApiToken = token });
         await using var anonymous = new EventClusterClient(new EventClusterClientOptions { Seeds = seeds });
