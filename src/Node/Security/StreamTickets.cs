@@ -53,6 +53,8 @@ public sealed class StreamTickets(TimeProvider clock)
         if (!Convert.TryFromBase64String(padded, buffer, out var written))
             return false;
         bytes = buffer[..written];
-        return true;
+        // Only the one canonical spelling: a last character that differs in padding bits alone
+        // decodes to the same bytes, and a ticket altered that way is refused like any other.
+        return Base64Url(bytes) == text;
     }
 }
