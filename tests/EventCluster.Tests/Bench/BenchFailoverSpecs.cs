@@ -8,7 +8,7 @@ namespace EventCluster.Tests.Bench;
 /// The benchmark's failover run as a user runs it (<c>--smoke --failover</c>): a short durable
 /// round, the false-downing check at half of it, one crash-failover trial. Unlike the other
 /// benchmark runs it keeps both cores busy only for seconds and otherwise waits for failure
-/// detectors, so it runs with the membership specs, beside the other classes, rather than alone.
+/// detectors, so it runs with the membership specs rather than with the long benchmark runs.
 /// </summary>
 [Collection(TimingSensitive.Name)]
 public sealed class BenchFailoverSpecs(ITestOutputHelper testOutput) : TimingSensitiveSpec, IDisposable

@@ -6,10 +6,9 @@ namespace EventCluster.Tests.Support;
 
 /// <summary>
 /// Starts the spec classes that take longest first, so that the parallel run (xunit.runner.json)
-/// does not end with one long class running alone: the <see cref="TimingSensitive"/> collection
-/// (its classes one after another), then the longest classes by name, then real node processes,
-/// then the quick tiers. (The <see cref="MachineAlone"/> collection runs after all of these,
-/// alone.)
+/// does not end with one long class running alone: the longest classes by name, then real node
+/// processes, then the quick tiers. (The <see cref="TimingSensitive"/> and then the
+/// <see cref="MachineAlone"/> collection run after all of these, alone.)
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
