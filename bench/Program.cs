@@ -135,8 +135,11 @@ try
         var rawRate = Median(raw);
         var durableRate = Median(durable);
         var halfRate = (long)(durableRate / 2);
+        var stagesBefore = await Breakdown.ReadAsync(cluster);
         var half = await Load($"half load ({halfRate:N0}/s for {plan.HalfLoadSeconds} s)", "--events",
             (halfRate * plan.HalfLoadSeconds).ToString(), "--rate", halfRate.ToString());
+        var breakdown = Breakdown.Between(stagesBefore, await Breakdown.ReadAsync(cluster), half);
+        console.Say($"half load, mean and p99 ms per stage: {Breakdown.Describe(breakdown)}");
 
         var failover = await Failover.TrialsAsync(cluster, runId, plan.FailoverTrials, console.Say);
 
@@ -204,6 +207,7 @@ try
                 ["eventsPerSecond"] = half["eventsPerSecond"]!.DeepClone(),
                 ["seconds"] = half["seconds"]!.DeepClone(),
                 ["latencyMs"] = half["latencyMs"]!.DeepClone(),
+                ["breakdown"] = breakdown,
             },
             ["failoverSeconds"] = failover,
             ["scale"] = new JsonObject

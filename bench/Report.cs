@@ -48,6 +48,8 @@ public static class Report
         rows.Add(("Durable EventCluster events (persisted, de-duplicated, acknowledged)", I($"{N(durable)} events/s"), "≥ 15,000", Check(durable >= 15_000)));
         rows.Add(("Durable ÷ raw", I($"{ratio:0.00}"), "≥ 0.5", Check(ratio >= 0.5)));
         rows.Add((I($"Latency at half load ({N(half["offeredPerSecond"])}/s) p50 / p95 / p99"), I($"{N(half["latencyMs"]!["p50"], "0.0")} / {N(half["latencyMs"]!["p95"], "0.0")} / {N(half["latencyMs"]!["p99"], "0.0")} ms"), "p99 ≤ 25 ms", Check(p99 <= 25)));
+        if (half["breakdown"] is { } breakdown)
+            rows.Add(("Half load: mean ms per stage of the write path (p99)", Breakdown.Describe(breakdown), "reported", ""));
         rows.Add(FailoverRow(failover));
         rows.Add((I($"{N(scale["entities"])} distinct entities{(quick ? $" (scaled down for --{RunSize(r)})" : "")}: time, peak RSS per node"), I($"{N(scale["seconds"], "0")} s ({N(scale["eventsPerSecond"])} /s), {string.Join(" / ", scale["peakRssMbByNode"]!.AsArray().Select(p => $"{p} MB"))}"), "≤ 400 MB each", Check(maxRss <= 400)));
         return new ResultTable(title, rows);

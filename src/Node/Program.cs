@@ -60,6 +60,12 @@ log.LogInformation("Starting node {Address} (bind {BindHost}, {Scheme} {HttpPort
     settings.SelfAddress, settings.BindHost, settings.HttpCertificate is null ? "HTTP" : "HTTPS", settings.HttpPort == 0 ? "off" : settings.HttpPort.ToString(),
     settings.Tokens.Required ? string.Join(",", settings.Tokens.Entries.Select(t => t.Name)) : "none (the API is open)",
     settings.JoinDescription, settings.Journal.Description, settings.DataDir);
+// The young-generation budget sets how long each collection pauses the node; only the environment can set it.
+log.LogInformation("Garbage collection: {Kind}, young-generation budget {Budget}",
+    System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
+    Environment.GetEnvironmentVariable("DOTNET_GCgen0size") is { Length: > 0 } budget
+        ? $"DOTNET_GCgen0size={budget}"
+        : "the runtime's default (DOTNET_GCgen0size=0x1000000 shortens the pauses: README, \"Garbage collection\")");
 try
 {
     await host.RunAsync();

@@ -45,6 +45,8 @@ public static class LoadCommand
 
         // Microseconds up to an hour at 3 significant digits: a few hundred KiB however many events.
         var latencies = new LongConcurrentHistogram(1, TimeSpan.FromHours(1).Ticks / 10, 3);
+        // At a fixed rate: how late the client itself sent each event after it was due (µs).
+        var lateness = new LongConcurrentHistogram(1, TimeSpan.FromHours(1).Ticks / 10, 3);
         long next = -1, acked = 0, errors = 0, unanswered = 0, retries = 0, duplicates = 0;
         var firstError = (string?)null;
         // An event that got no answer for its whole timeout means the cluster cannot take events:
@@ -66,6 +68,7 @@ public static class LoadCommand
         var placement = KeepPlacementFreshAsync(connection, stopPlacement.Token);
         var clock = Stopwatch.StartNew();
         var clockStarted = Stopwatch.GetTimestamp();
+        var gcPausedBefore = GC.GetTotalPauseDuration();
 
         async Task Worker()
         {
@@ -86,6 +89,7 @@ public static class LoadCommand
                     if (due - clock.Elapsed is { Ticks: > 0 } early)
                         await Task.Delay(early);
                     started = clockStarted + (long)(due.TotalSeconds * Stopwatch.Frequency);
+                    lateness.RecordValue(Math.Clamp(Stopwatch.GetElapsedTime(started).Ticks / 10, 1, lateness.HighestTrackableValue));
                 }
 
                 SubmitEvent? command = null;
@@ -154,11 +158,19 @@ public static class LoadCommand
             ["eventsPerSecond"] = Math.Round(acked / seconds, 1),
             ["latencyMs"] = new JsonObject
             {
+                ["mean"] = Math.Round(latencies.TotalCount == 0 ? 0 : latencies.GetMean() / 1000.0, 3),
                 ["p50"] = Math.Round(Percentile(0.50), 2),
                 ["p95"] = Math.Round(Percentile(0.95), 2),
                 ["p99"] = Math.Round(Percentile(0.99), 2),
                 ["max"] = Math.Round(maxMs, 2),
             },
+            ["clientLateMs"] = lateness.TotalCount == 0 ? null : new JsonObject
+            {
+                ["mean"] = Math.Round(lateness.GetMean() / 1000.0, 3),
+                ["p99"] = Math.Round(lateness.GetValueAtPercentile(99) / 1000.0, 2),
+            },
+            // The client's own garbage-collection pauses: a stall that is not the cluster's.
+            ["clientGcPauseMs"] = Math.Round((GC.GetTotalPauseDuration() - gcPausedBefore).TotalMilliseconds, 1),
             ["errors"] = errors + unanswered,
             ["unanswered"] = unanswered,
             ["retries"] = retries,

@@ -125,7 +125,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 return lastNotStored;
             try
             {
-                var reply = await SubmitAsync(command, left < attemptTimeout ? left : attemptTimeout, direct: directFirst && attempt == 0)
+                // Each attempt carries its send time: the node's figures measure the way in from it.
+                var reply = await SubmitAsync(command with { SentAt = SubmitEvent.WallClockMicros() }, left < attemptTimeout ? left : attemptTimeout,
+                        direct: directFirst && attempt == 0)
                     .WaitAsync(cancellationToken);
                 if (reply is not EventNotStored || notStoredDelay is not { } delay)
                     return reply;

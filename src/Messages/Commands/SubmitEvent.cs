@@ -17,10 +17,21 @@ namespace EventCluster.Messages.Commands;
 /// entity's span joins that trace on whichever node it runs. Left out of the payload when null,
 /// and null in payloads written before it existed.
 /// </param>
+/// <param name="SentAt">
+/// When the command was last sent on: the sender's wall clock in microseconds since the Unix epoch
+/// (<see cref="WallClockMicros"/>). The client stamps it, the ingress stamps it again when it hands
+/// the command on; the node's write-stage figures measure the hops from it. Left out of the
+/// payload when null, and ignored by nodes that predate it.
+/// </param>
 public sealed record SubmitEvent(
     string EntityId,
     string EventId,
     string Type,
     [property: RawJson] string Data,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null)
-    : IWithEntityId, IEventClusterMessage;
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SentAt = null)
+    : IWithEntityId, IEventClusterMessage
+{
+    /// <summary>The wall clock in microseconds since the Unix epoch, as <see cref="SentAt"/> carries it.</summary>
+    public static long WallClockMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+}

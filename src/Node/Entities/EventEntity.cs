@@ -58,6 +58,10 @@ public sealed class EventEntity : ReceivePersistentActor
     // Snapshots being saved: an erase waits for them, so none can be stored after the erase deleted the others.
     private int _snapshotsSaving;
 
+    // When each event waiting for the entity reached it (a Stopwatch timestamp), for the entity
+    // write stage: a stashed event passes through AroundReceive again when it is unstashed.
+    private readonly Dictionary<SubmitEvent, long> _arrivals = new(ReferenceEqualityComparer.Instance);
+
     public EventEntity(string entityId, string node, EntityPassivation passivation)
     {
         _node = node;
@@ -191,6 +195,12 @@ public sealed class EventEntity : ReceivePersistentActor
         {
             Stash.Stash();
             return true;
+        }
+
+        if (message is SubmitEvent submit && !_arrivals.ContainsKey(submit))
+        {
+            _arrivals[submit] = System.Diagnostics.Stopwatch.GetTimestamp();
+            _metrics.StageSinceWallClock(WriteStage.ShardRegion, submit.SentAt);
         }
 
         if ((IsRecovering || _persisting) && message is SubmitEvent or SubmitEntityEvents && (_heldBack ??= []).Count < MaxHeldBack)
@@ -332,6 +342,7 @@ public sealed class EventEntity : ReceivePersistentActor
 
     private void Handle(SubmitEvent command)
     {
+        _arrivals.Remove(command, out var arrived);
         if (_state.Erased)
         {
             Sender.Tell(new EventRejected(_state.EntityId, command.EventId, ErasedReason));
@@ -376,13 +387,18 @@ public sealed class EventEntity : ReceivePersistentActor
             _tracing.ExpectWrite(PersistenceId, _persistSpan.Context);
         }
 
+        if (arrived != 0)
+            _metrics.StageSince(WriteStage.Entity, arrived);
+        _metrics.PersistCalled(PersistenceId);
         _persisting = true;
         Persist(evt, persisted =>
         {
             _persisting = false;
             _heldBack = null;
             EndPersistSpan(null);
-            var position = _positions.Take(PersistenceId, LastSequenceNr);
+            var position = _positions.Take(PersistenceId, LastSequenceNr, out var committedAt);
+            if (committedAt != 0)
+                _metrics.StageSince(WriteStage.JournalOut, committedAt);
             _state = _state.Apply(persisted, LastSequenceNr, position, mergedData);
             Sender.Tell(new EventAccepted(_state.EntityId, persisted.EventId, _state.Version, _node, Duplicate: false, position));
             _metrics.EventAccepted(System.Diagnostics.Stopwatch.GetElapsedTime(received));

@@ -43,16 +43,22 @@ public sealed class IngressActor : ReceiveActor
         Receive<JoinGroup>(eventLog.Forward);
         Receive<ConfirmGroup>(eventLog.Forward);
         Receive<GetGroups>(eventLog.Forward);
+        var metrics = NodeMetrics.Of(Context.System);
         Receive<SubmitEvent>(command =>
         {
+            var received = System.Diagnostics.Stopwatch.GetTimestamp();
+            metrics.StageSinceWallClock(WriteStage.ClientToIngress, command.SentAt);
             var span = tracing.Start(NodeTracing.IngressSpan, command.TraceParent);
             var problem = EventValidation.Check(command);
             if (problem is null)
-                region.Forward(span is null ? command : command with { TraceParent = span.Id });
+            {
+                region.Forward(command with { TraceParent = span?.Id ?? command.TraceParent, SentAt = WriteStage.WallClockMicros() });
+                metrics.StageSince(WriteStage.Ingress, received);
+            }
             else
             {
                 Sender.Tell(new EventRejected(command.EntityId ?? "", command.EventId ?? "", problem));
-                NodeMetrics.Of(Context.System).EventRejected();
+                metrics.EventRejected();
             }
 
             NodeTracing.Stop(span, problem);

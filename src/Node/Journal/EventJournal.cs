@@ -26,6 +26,7 @@ public abstract class EventJournal : AsyncWriteJournal
     private readonly JournalDatabase _database;
     private readonly JournalPositions _positions;
     private readonly NodeTracing _tracing;
+    private readonly NodeMetrics _metrics;
     private readonly ExtendedActorSystem _system;
     private readonly Akka.Serialization.Serialization _serialization;
 
@@ -41,6 +42,7 @@ public abstract class EventJournal : AsyncWriteJournal
         _database = JournalDatabase.Of(_system, kind, config);
         _positions = JournalPositions.For(_system);
         _tracing = NodeTracing.Of(_system);
+        _metrics = NodeMetrics.Of(_system);
     }
 
     /// <inheritdoc />
@@ -72,6 +74,8 @@ public abstract class EventJournal : AsyncWriteJournal
         var traces = _tracing.Enabled
             ? rows.Select(row => _tracing.TakeWrite(row.PersistenceId)).Where(context => context != default).Distinct().ToList()
             : null;
+        foreach (var row in rows)
+            _metrics.JournalTook(row.PersistenceId);
         var written = _database.Writer.WriteAsync(rows, cancellationToken, traces);
         foreach (var persistenceId in rows.Select(row => row.PersistenceId).Distinct())
         {
@@ -83,11 +87,11 @@ public abstract class EventJournal : AsyncWriteJournal
         var positions = _positions;
         return written.ContinueWith(task =>
         {
-            var assigned = task.GetAwaiter().GetResult(); // a failed write fails the whole call
+            var (assigned, committedAt) = task.GetAwaiter().GetResult(); // a failed write fails the whole call
             for (var i = 0; i < rows.Count; i++)
             {
                 if (IsEntityEvent(rows[i]))
-                    positions.Record(rows[i].PersistenceId, rows[i].SequenceNr, assigned[i]);
+                    positions.Record(rows[i].PersistenceId, rows[i].SequenceNr, assigned[i], committedAt);
             }
 
             return outcome;

@@ -19,7 +19,8 @@ public sealed class JournalDatabase : IDisposable
     private readonly object _schemaLock = new();
     private bool _schemaReady;
 
-    private JournalDatabase(string kind, string connectionString, Config config, ILoggingAdapter log, Telemetry.NodeTracing tracing)
+    private JournalDatabase(string kind, string connectionString, Config config, ILoggingAdapter log, Telemetry.NodeTracing tracing,
+        Telemetry.NodeMetrics metrics)
     {
         Kind = kind;
         Func<Exception, bool> isTakenVersion;
@@ -42,7 +43,7 @@ public sealed class JournalDatabase : IDisposable
         var workers = config.GetInt("readers", 4);
         _writer = new Lazy<JournalWriter>(() => new JournalWriter($"journal-writer-{kind}", _open, isTakenVersion, maxBatchSize,
             (error, writes) => log.Warning("Journal transaction of {0} writes hit a version already written ({1}); wrote them one by one",
-                writes, error.Message), position => Committed?.Invoke(position), tracing));
+                writes, error.Message), position => Committed?.Invoke(position), tracing, metrics));
         _workers = new Lazy<JournalWorkers>(() => new JournalWorkers($"journal-worker-{kind}", workers, _open));
     }
 
@@ -82,7 +83,8 @@ public sealed class JournalDatabase : IDisposable
         if (string.IsNullOrWhiteSpace(connectionString))
             throw new ConfigurationException($"the {kind} journal needs a connection-string");
         return system.WithExtension<Registry, RegistryProvider>().Get(kind, connectionString,
-            () => new JournalDatabase(kind, connectionString, config, system.Log, Telemetry.NodeTracing.Of(system)));
+            () => new JournalDatabase(kind, connectionString, config, system.Log, Telemetry.NodeTracing.Of(system),
+                Telemetry.NodeMetrics.Of(system)));
     }
 
     /// <summary>The database of the journal plugin <paramref name="system"/> is configured with.</summary>

@@ -21,7 +21,7 @@ public sealed class JournalPositions : IExtension
     /// <summary>Positions held at most.</summary>
     public const int MaxEntries = 200_000;
 
-    private readonly ConcurrentDictionary<(string PersistenceId, long SequenceNr), long> _positions = new();
+    private readonly ConcurrentDictionary<(string PersistenceId, long SequenceNr), (long Position, long CommittedAt)> _positions = new();
 
     // ConcurrentDictionary.Count takes every lock of the map: the hot path keeps its own count.
     private int _count;
@@ -29,8 +29,11 @@ public sealed class JournalPositions : IExtension
     /// <summary>The positions of <paramref name="system"/>.</summary>
     public static JournalPositions For(ActorSystem system) => system.WithExtension<JournalPositions, Provider>();
 
-    /// <summary>Records the position of an event.</summary>
-    public void Record(string persistenceId, long sequenceNr, long position)
+    /// <summary>
+    /// Records the position of an event, and for a write the <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp of its commit (0 for a replayed event).
+    /// </summary>
+    public void Record(string persistenceId, long sequenceNr, long position, long committedAt = 0)
     {
         if (Volatile.Read(ref _count) >= MaxEntries)
         {
@@ -38,19 +41,24 @@ public sealed class JournalPositions : IExtension
             Volatile.Write(ref _count, 0);
         }
 
-        if (_positions.TryAdd((persistenceId, sequenceNr), position))
+        if (_positions.TryAdd((persistenceId, sequenceNr), (position, committedAt)))
             Interlocked.Increment(ref _count);
         else
-            _positions[(persistenceId, sequenceNr)] = position;
+            _positions[(persistenceId, sequenceNr)] = (position, committedAt);
     }
 
     /// <summary>Takes the recorded position of an event; null when none was recorded.</summary>
-    public long? Take(string persistenceId, long sequenceNr)
+    public long? Take(string persistenceId, long sequenceNr) => Take(persistenceId, sequenceNr, out _);
+
+    /// <summary>Takes the recorded position of an event and the timestamp of its commit (0 when none was recorded, or for a replayed event).</summary>
+    public long? Take(string persistenceId, long sequenceNr, out long committedAt)
     {
-        if (!_positions.TryRemove((persistenceId, sequenceNr), out var position))
+        committedAt = 0;
+        if (!_positions.TryRemove((persistenceId, sequenceNr), out var recorded))
             return null;
         Interlocked.Decrement(ref _count);
-        return position;
+        committedAt = recorded.CommittedAt;
+        return recorded.Position;
     }
 
     private sealed class Provider : ExtensionIdProvider<JournalPositions>

@@ -27,6 +27,7 @@ public sealed class JournalWriter : IDisposable
     private readonly Action<Exception, int> _onRetriedOneByOne;
     private readonly Action<long> _onCommitted;
     private readonly NodeTracing? _tracing;
+    private readonly NodeMetrics? _metrics;
     private readonly Thread _thread;
     private IJournalStore? _store;
     private volatile bool _stopping;
@@ -39,10 +40,12 @@ public sealed class JournalWriter : IDisposable
     /// <param name="onRetriedOneByOne">Told when a transaction was retried write by write.</param>
     /// <param name="onCommitted">Told the highest position of each commit, on the writer thread: it must not block.</param>
     /// <param name="tracing">The node's spans: a traced write gets a span of the transaction that stored it.</param>
+    /// <param name="metrics">The node's figures: each write's time waiting for the writer and in its transaction.</param>
     public JournalWriter(string name, Func<IJournalStore> open, Func<Exception, bool> isTakenVersion, int maxBatchSize,
-        Action<Exception, int> onRetriedOneByOne, Action<long> onCommitted, NodeTracing? tracing = null)
+        Action<Exception, int> onRetriedOneByOne, Action<long> onCommitted, NodeTracing? tracing = null, NodeMetrics? metrics = null)
     {
         _tracing = tracing;
+        _metrics = metrics;
         _onCommitted = onCommitted;
         _open = open;
         _isTakenVersion = isTakenVersion;
@@ -54,11 +57,11 @@ public sealed class JournalWriter : IDisposable
 
     /// <summary>
     /// Queues <paramref name="rows"/> as one atomic write; completes with their positions after the
-    /// commit. A write whose <paramref name="cancellation"/> fires while it still waits in the queue
+    /// commit, and the commit's <see cref="Stopwatch"/> timestamp. A write whose <paramref name="cancellation"/> fires while it still waits in the queue
     /// (its caller gave up on it) is dropped unwritten, so that a caller told "not stored" is right.
     /// Each of <paramref name="traces"/> gets a span of the transaction that holds the write.
     /// </summary>
-    public Task<long[]> WriteAsync(IReadOnlyList<JournalRow> rows, CancellationToken cancellation = default,
+    public Task<CommittedWrite> WriteAsync(IReadOnlyList<JournalRow> rows, CancellationToken cancellation = default,
         IReadOnlyList<ActivityContext>? traces = null)
     {
         var pending = new Pending(rows, cancellation, traces);
@@ -113,15 +116,24 @@ public sealed class JournalWriter : IDisposable
     private void Write(List<Pending> batch)
     {
         var startedAt = DateTimeOffset.UtcNow;
+        var started = Stopwatch.GetTimestamp();
+        if (_metrics is not null)
+        {
+            foreach (var pending in batch)
+                _metrics.StageTime(WriteStage.WriterQueue, Stopwatch.GetElapsedTime(pending.Enqueued, started));
+        }
+
         var rows = batch.Count == 1 ? batch[0].Rows : batch.SelectMany(pending => pending.Rows).ToList();
         var (positions, error) = TryWrite(rows);
         if (error is null)
         {
+            var committed = Stopwatch.GetTimestamp();
             var offset = 0;
             foreach (var pending in batch)
             {
                 Trace(pending, startedAt, rows.Count, null);
-                pending.Done.TrySetResult(positions![offset..(offset + pending.Rows.Count)]);
+                _metrics?.StageTime(WriteStage.WriteCommit, Stopwatch.GetElapsedTime(started, committed));
+                pending.Done.TrySetResult(new CommittedWrite(positions![offset..(offset + pending.Rows.Count)], committed));
                 offset += pending.Rows.Count;
             }
 
@@ -139,7 +151,7 @@ public sealed class JournalWriter : IDisposable
                 Trace(pending, ownStart, pending.Rows.Count, ownError);
                 if (ownError is null)
                 {
-                    pending.Done.TrySetResult(own!);
+                    pending.Done.TrySetResult(new CommittedWrite(own!, Stopwatch.GetTimestamp()));
                     Committed(own!);
                 }
                 else
@@ -212,6 +224,11 @@ public sealed class JournalWriter : IDisposable
 
         public CancellationToken Cancellation { get; } = cancellation;
 
-        public TaskCompletionSource<long[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public long Enqueued { get; } = Stopwatch.GetTimestamp();
+
+        public TaskCompletionSource<CommittedWrite> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+/// <summary>A committed write: the positions of its rows, and the <see cref="Stopwatch"/> timestamp of the commit.</summary>
+public readonly record struct CommittedWrite(long[] Positions, long CommittedAt);

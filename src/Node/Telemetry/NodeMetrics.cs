@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.DependencyInjection;
@@ -23,6 +25,10 @@ public sealed class NodeMetrics : IExtension, IDisposable
     /// <summary>The meter's name: what a metrics pipeline subscribes to.</summary>
     public const string MeterName = "EventCluster.Node";
 
+    /// <summary>Upper bounds (seconds) of the write-stage histogram buckets: fine enough to tell 50 µs from 250 µs.</summary>
+    public static readonly IReadOnlyList<double> StageBuckets =
+        [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
     /// <summary>Upper bounds (seconds) of the persist-latency histogram buckets.</summary>
     public static readonly IReadOnlyList<double> PersistBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -30,6 +36,11 @@ public sealed class NodeMetrics : IExtension, IDisposable
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
     private readonly Histogram<double> _persistLatency;
+    private readonly Histogram<double> _writeStages;
+
+    // The moment each entity handed its event to Akka.Persistence, until the journal takes the
+    // write (the journal-in stage): an entity persists one event at a time, so one entry each.
+    private readonly ConcurrentDictionary<string, long> _persistCalls = new(StringComparer.Ordinal);
     private long _accepted;
     private long _duplicates;
     private long _rejected;
@@ -58,6 +69,9 @@ public sealed class NodeMetrics : IExtension, IDisposable
         _persistLatency = _meter.CreateHistogram("eventcluster_persist_latency", "s",
             "Time from an entity receiving an event to its journal write completing.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PersistBuckets });
+        _writeStages = _meter.CreateHistogram("eventcluster_write_stage", "s",
+            "Time an event spends in each stage of the write path (label stage, in path order: " + string.Join(", ", WriteStage.All) + ").",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageBuckets });
         _meter.CreateObservableGauge("eventcluster_active_entities", () => Interlocked.Read(ref _activeEntities),
             description: "Entity actors alive on this node.");
         _meter.CreateObservableGauge("eventcluster_shards", () => ShardsByNode()
@@ -112,6 +126,34 @@ public sealed class NodeMetrics : IExtension, IDisposable
         Interlocked.Increment(ref _persistCount);
         Interlocked.Add(ref _persistMicros, (long)(persistTime.TotalSeconds * 1_000_000));
         _persistLatency.Record(persistTime.TotalSeconds);
+    }
+
+    /// <summary>An event spent <paramref name="elapsed"/> in <paramref name="stage"/> (one of <see cref="WriteStage"/>).</summary>
+    public void StageTime(string stage, TimeSpan elapsed) =>
+        _writeStages.Record(Math.Max(0, elapsed.TotalSeconds), new KeyValuePair<string, object?>("stage", stage));
+
+    /// <summary>An event spent the time since the <see cref="Stopwatch"/> timestamp <paramref name="since"/> in <paramref name="stage"/>.</summary>
+    public void StageSince(string stage, long since) => StageTime(stage, Stopwatch.GetElapsedTime(since));
+
+    /// <summary>
+    /// An event spent the time since another process's wall clock read <paramref name="sentAtMicros"/>
+    /// (<see cref="WriteStage.WallClockMicros"/>) in <paramref name="stage"/>; nothing when it was not stamped.
+    /// Across hosts this includes their clocks' offset; a negative time counts as 0.
+    /// </summary>
+    public void StageSinceWallClock(string stage, long? sentAtMicros)
+    {
+        if (sentAtMicros is { } sent)
+            StageTime(stage, TimeSpan.FromMicroseconds(WriteStage.WallClockMicros() - sent));
+    }
+
+    /// <summary>The entity of <paramref name="persistenceId"/> called Persist for one event now.</summary>
+    public void PersistCalled(string persistenceId) => _persistCalls[persistenceId] = Stopwatch.GetTimestamp();
+
+    /// <summary>The journal took a write of <paramref name="persistenceId"/>: the journal-in stage ends, if the entity had started it.</summary>
+    public void JournalTook(string persistenceId)
+    {
+        if (!_persistCalls.IsEmpty && _persistCalls.TryRemove(persistenceId, out var called))
+            StageSince(WriteStage.JournalIn, called);
     }
 
     /// <summary>A repeated event id was acknowledged as a duplicate.</summary>

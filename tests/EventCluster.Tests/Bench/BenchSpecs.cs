@@ -66,6 +66,24 @@ public sealed class BenchSpecs(ITestOutputHelper testOutput) : TimingSensitiveSp
         Assert.True(D(half["latencyMs"]!["p50"]) < D(saturated["p50"]),
             $"half load p50 {half["latencyMs"]!["p50"]} ms is not below the saturated round's {saturated["p50"]} ms");
 
+        // The breakdown accounts for every event of the half load in each stage, and its stages
+        // never add up to more than the client's own mean latency (they are parts of it).
+        var breakdown = half["breakdown"]!;
+        var halfEvents = D(half["eventsPerSecond"]) * D(half["seconds"]);
+        var stages = breakdown["stagesMs"]!.AsObject();
+        Assert.Equal(["client_to_ingress", "ingress", "shard_region", "entity", "journal_in", "writer_queue", "write_commit", "journal_out"],
+            stages.Select(stage => stage.Key));
+        foreach (var (stage, figures) in stages)
+        {
+            Assert.True(D(figures!["events"]) >= 0.99 * halfEvents, $"{stage} counted {figures["events"]} of {halfEvents:0} events");
+            Assert.True(0 <= D(figures["mean"]) && D(figures["p50"]) <= D(figures["p99"]), $"{stage}: {figures.ToJsonString()}");
+        }
+
+        var stageMeans = stages.Sum(stage => D(stage.Value!["mean"]));
+        Assert.True(stageMeans <= 1.05 * D(breakdown["clientMeanMs"]) + 0.5,
+            $"the stages' means add up to {stageMeans:0.00} ms, more than the client's mean {breakdown["clientMeanMs"]} ms");
+        Assert.True(D(breakdown["gcPauseSeconds"]) > 0 && D(breakdown["gcCollections"]!["gen0"]) > 0, breakdown.ToJsonString());
+
         // kill -9 → answer from a survivor: at least failure detection (a heartbeat gap of 0.5 s
         // interval + 1.5 s pause, less the interval), the resolver's stable-after (1 s) and the
         // removal margin (1 s); 5.4 to 5.9 s as published.

@@ -31,32 +31,43 @@ public sealed class TelemetrySpecs(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, $$"""{"entityId":"{{prefix}}-{{i}}","eventId":"e-{{i}}","type":"t"}""")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, $$"""{"entityId":"{{prefix}}-0","eventId":"e-0","type":"t"}""")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostAsync(http, """{"entityId":"has space","type":"t"}""")).StatusCode);
-        await Poll.UntilAsync(async () => (await http.GetStringAsync("/metrics")).Contains("eventcluster_webhook_delivered_total{subscription=\"audit\"} 3"),
-            TimeSpan.FromSeconds(60), "the three deliveries counted in /metrics");
+        // One event through the client, which stamps its send time.
+        var sent = await cluster.ClientAsync("send", "--entity", $"{prefix}-cli", "--type", "t", "--data", "{}");
+        Assert.True(sent.ExitCode == 0, sent.ToString());
+        await Poll.UntilAsync(async () => (await http.GetStringAsync("/metrics")).Contains("eventcluster_webhook_delivered_total{subscription=\"audit\"} 4"),
+            TimeSpan.FromSeconds(60), "the four deliveries counted in /metrics");
 
         var metrics = await http.GetStringAsync("/metrics");
         var (exitCode, said) = await CheckAsync(promtool!, metrics);
 
         Assert.True(exitCode == 0 && said.Length == 0, $"promtool check metrics exited {exitCode}:\n{said}");
-        Assert.Matches(@"(?m)^eventcluster_events_accepted_total(\{\})? 3$", metrics);
+        Assert.Matches(@"(?m)^eventcluster_events_accepted_total(\{\})? 4$", metrics);
         Assert.Matches(@"(?m)^eventcluster_events_duplicate_total(\{\})? 1$", metrics);
         Assert.Matches(@"(?m)^eventcluster_events_rejected_total(\{\})? 1$", metrics);
         Assert.Matches(@"(?m)^eventcluster_persist_latency_seconds_bucket\{le=""0.001""\} \d+$", metrics);
-        Assert.Matches(@"(?m)^eventcluster_persist_latency_seconds_count(\{\})? 3$", metrics);
+        Assert.Matches(@"(?m)^eventcluster_persist_latency_seconds_count(\{\})? 4$", metrics);
         Assert.Matches(@"(?m)^eventcluster_webhook_lag\{subscription=""audit""\} 0$", metrics);
+        // Where the time of the four stored events went, stage by stage: only the client's event
+        // carries a send time (HTTP requests reach the ingress in the node's own process).
+        Assert.Equal(1, StageCount(metrics, "client_to_ingress"));
+        foreach (var stage in new[] { "entity", "journal_in", "journal_out" })
+            Assert.Equal(4, StageCount(metrics, stage));
+        // The duplicate passes the ingress and reaches its entity too; other journal writes may share the writer.
+        foreach (var stage in new[] { "ingress", "shard_region", "writer_queue", "write_commit" })
+            Assert.True(StageCount(metrics, stage) >= 4, $"stage {stage} counted {StageCount(metrics, stage)} events:\n{metrics}");
         Assert.Matches(@"(?m)^# TYPE dotnet_gc_collections_total counter$", metrics);
         Assert.Matches(@"(?m)^# TYPE process_cpu_time_seconds_total counter$", metrics);
         Assert.Matches(@"(?m)^http_server_request_duration_seconds_count\{[^}]*http_route=""/api/events""", metrics);
 
         var figures = JsonNode.Parse(await http.GetStringAsync("/api/metrics"))!;
-        Assert.Equal(3, (long)figures["eventsAccepted"]!);
+        Assert.Equal(4, (long)figures["eventsAccepted"]!);
         Assert.Equal(1, (long)figures["eventsDuplicate"]!);
         Assert.Equal(1, (long)figures["eventsRejected"]!);
-        Assert.Equal(3, (long)figures["persistCount"]!);
+        Assert.Equal(4, (long)figures["persistCount"]!);
         Assert.Equal(1, (int)figures["membersByStatus"]!["Up"]!);
         var webhook = Assert.Single(figures["webhooks"]!.AsArray())!;
         Assert.Equal("audit", (string)webhook["subscription"]!);
-        Assert.Equal(3, (long)webhook["delivered"]!);
+        Assert.Equal(4, (long)webhook["delivered"]!);
     }
 
     [Fact]
@@ -113,6 +124,12 @@ public sealed class TelemetrySpecs(ITestOutputHelper output)
         http.PostAsync("/api/events", new StringContent(body, Encoding.UTF8, "application/json"));
 
     /// <summary>Runs <c>promtool check metrics</c> on <paramref name="metrics"/>: its exit code and everything it printed.</summary>
+    /// <summary>The events <c>eventcluster_write_stage_seconds</c> counted for <paramref name="stage"/>, 0 when it has no series yet.</summary>
+    private static long StageCount(string metrics, string stage) =>
+        System.Text.RegularExpressions.Regex.Match(metrics, $@"(?m)^eventcluster_write_stage_seconds_count\{{stage=""{stage}""\}} (\d+)$") is { Success: true } count
+            ? long.Parse(count.Groups[1].Value)
+            : 0;
+
     private static async Task<(int ExitCode, string Said)> CheckAsync(string promtool, string metrics)
     {
         var startInfo = new ProcessStartInfo(promtool) { ArgumentList = { "check", "metrics" } };

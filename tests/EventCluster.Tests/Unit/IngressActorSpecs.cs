@@ -80,9 +80,13 @@ public sealed class IngressActorSpecs() : Akka.TestKit.Xunit2.TestKit(
         var ingress = IngressWith(region);
         var command = new SubmitEvent("acct-1", "e1", "deposit", """{"amount":5}""");
 
-        ingress.Tell(command, TestActor);
+        var before = SubmitEvent.WallClockMicros();
+        ingress.Tell(command with { SentAt = before - 5_000 }, TestActor);
 
-        Assert.Equal(command, region.ExpectMsg<SubmitEvent>());
+        // The same event, stamped with the moment the ingress handed it on (the shard-region stage starts there).
+        var forwarded = region.ExpectMsg<SubmitEvent>();
+        Assert.Equal(command, forwarded with { SentAt = null });
+        Assert.InRange(forwarded.SentAt!.Value, before, SubmitEvent.WallClockMicros());
         Assert.Equal(TestActor, region.LastSender);
     }
 
