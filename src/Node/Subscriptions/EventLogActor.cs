@@ -19,6 +19,10 @@ namespace EventCluster.Node.Subscriptions;
 /// distributed pub/sub, sent by the writer after each commit) and once a second as a safety net.
 /// Idle subscribers cost no query at all: however many there are, a node queries at most once a
 /// second when nothing is written.</para>
+/// <para>A node nobody reads from rests instead: once no request came for <see cref="IdleAfter"/>
+/// and none waits, the tail stops reading (every commit of the cluster would otherwise be read
+/// and decoded again on every node) and forgets its recent events. The next request starts it
+/// again at the end of the log, as at start; a reader further back reads from the database.</para>
 /// </remarks>
 public sealed class EventLogActor : ReceiveActor, IWithTimers
 {
@@ -27,6 +31,9 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
 
     /// <summary>How often the tail reads when no commit is announced.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long after the last request the tail goes on reading.</summary>
+    public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan ExpiryInterval = TimeSpan.FromMilliseconds(100);
 
@@ -41,6 +48,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
     private bool _reading;
     private bool _readAgain;
     private DateTime _lastFailureLogged = DateTime.MinValue;
+    private DateTime _lastRequest = DateTime.MinValue;
 
     /// <summary>Creates the reader; <paramref name="capacity"/> recent events stay in memory.</summary>
     public EventLogActor(EventLog eventLog, int capacity)
@@ -59,10 +67,10 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
         });
         Receive<Poll>(_ =>
         {
-            if (_head < 0)
-                Start();
-            else
+            if (_head >= 0)
                 ReadTail();
+            else if (!Idle)
+                Start();
         });
         Receive<ExpireWaiters>(_ => Expire());
         Receive<Started>(started =>
@@ -75,6 +83,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
         Receive<TailRead>(HandleTail);
         Receive<AwaitLogPosition>(request =>
         {
+            Requested();
             if (_head >= request.Position)
                 Sender.Tell(new LogPositionReached(request.RequestId, _head));
             else
@@ -119,6 +128,26 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
         Start();
     }
 
+    /// <summary>Nobody waits and nobody asked for <see cref="IdleAfter"/>: the tail may rest.</summary>
+    private bool Idle => _waiters.Count == 0 && _positionWaiters.Count == 0 && DateTime.UtcNow - _lastRequest > IdleAfter;
+
+    /// <summary>A reader asked: the tail reads again, from the end of the log, if it rested.</summary>
+    private void Requested()
+    {
+        _lastRequest = DateTime.UtcNow;
+        if (_head < 0)
+            Start();
+    }
+
+    /// <summary>Stops following the log and forgets the recent events; <see cref="Requested"/> starts it again.</summary>
+    private void Rest()
+    {
+        _head = _bufferFrom = -1;
+        _recent.Clear();
+        _readAgain = false;
+        _log.Info("Event log reader resting: no reader for {0} s; the next request starts it at the end of the log", IdleAfter.TotalSeconds);
+    }
+
     /// <summary>Learns the end of the log, where the tail starts; retried every poll until the database answers.</summary>
     private void Start()
     {
@@ -137,6 +166,7 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
             return;
         }
 
+        Requested();
         var waiter = new Waiter(request, Sender, DateTime.UtcNow + TimeSpan.FromMilliseconds(request.WaitMilliseconds));
         if (!TryAnswer(waiter, expired: request.WaitMilliseconds == 0))
             _waiters.Add(waiter);
@@ -229,6 +259,12 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
     {
         if (_head < 0)
             return;
+        if (Idle)
+        {
+            Rest();
+            return;
+        }
+
         if (_reading)
         {
             _readAgain = true;
@@ -243,6 +279,14 @@ public sealed class EventLogActor : ReceiveActor, IWithTimers
     private void HandleTail(TailRead read)
     {
         _reading = false;
+        if (_head < 0)
+        {
+            // It rested while this read ran; a request since then could not start it.
+            if (!Idle)
+                Start();
+            return;
+        }
+
         if (read.Through > _head)
         {
             _recent.AddRange(read.Events);
