@@ -80,11 +80,27 @@ internal static class BenchCommandLine
         Description = "with --failover: how long the false-downing check runs instead (0 leaves it out)",
     };
 
+    public static readonly Option<bool> Growth = new("--growth")
+    {
+        Description = "the journal-growth figures instead: the durable rate (load of 100,000 events over 1,000 entities) and the latency at half " +
+                      "of it on the fresh journal, then the journal pre-filled directly in the database (not through the cluster) with rows " +
+                      "of other entities, then the same load on the grown journal, and the ratio (target ≥ 0.8)",
+    };
+
+    public static readonly Option<long?> PrefillRows = new("--prefill-rows")
+    {
+        HelpName = "N",
+        Description = "with --growth: the rows to pre-fill (10 events per entity; default 10,000,000, 2,000,000 with --quick, 200,000 with --smoke)",
+    };
+
     private const string Description =
         "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
         "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
-        "1,000,000 entities; or the listener, webhook, bulk, rate-limit or failover figures). Progress and the table go to stdout, drawn on stderr " +
+        "1,000,000 entities; or the listener, webhook, bulk, rate-limit, failover or journal-growth figures). Progress and the table go to stdout, drawn on stderr " +
         "instead when that is a terminal; the results to --out FILE.";
+
+    // A billion rows of 10 events per entity is 100 million entities: far past any journal the benchmark's machine holds.
+    private const long MaxPrefillRows = 1_000_000_000;
 
     // Response files would read a "@..." connection string as a file name.
     private static readonly ParserConfiguration Parser = new() { ResponseFileTokenReplacer = null };
@@ -134,7 +150,7 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds };
+        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds, Growth, PrefillRows };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
@@ -145,10 +161,17 @@ internal static class BenchCommandLine
             if (result.GetValueOrDefault<int?>() is < 0)
                 result.AddError("--downing-check-seconds must be 0 or more");
         });
+        PrefillRows.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long?>() is < 1 or > MaxPrefillRows)
+                result.AddError($"--prefill-rows must be between 1 and {MaxPrefillRows:N0}");
+        });
         command.Validators.Add(result =>
         {
-            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover }.Count(option => result.GetResult(option) is not null) > 1)
-                result.AddError("--listeners, --webhooks, --bulk, --limits and --failover are separate runs: give one of them");
+            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover, Growth }.Count(option => result.GetResult(option) is not null) > 1)
+                result.AddError("--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs: give one of them");
+            if (result.GetResult(PrefillRows) is not null && result.GetResult(Growth) is null)
+                result.AddError("--prefill-rows belongs to a --growth run");
             if (result.GetResult(DowningCheckSeconds) is not null && result.GetResult(Failover) is null)
                 result.AddError("--downing-check-seconds belongs to a --failover run");
         });
