@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 
@@ -161,11 +162,15 @@ internal static class BenchCommandLine
             if (result.GetValueOrDefault<int?>() is < 0)
                 result.AddError("--downing-check-seconds must be 0 or more");
         });
-        PrefillRows.Validators.Add(result =>
+        // Parsed here rather than by the default converter, so that a word and a number out of range get the same message.
+        PrefillRows.CustomParser = result =>
         {
-            if (result.GetValueOrDefault<long?>() is < 1 or > MaxPrefillRows)
-                result.AddError($"--prefill-rows must be between 1 and {MaxPrefillRows:N0}");
-        });
+            if (result.Tokens is [{ Value: var text }] && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var rows) &&
+                rows is >= 1 and <= MaxPrefillRows)
+                return rows;
+            result.AddError($"--prefill-rows must be a whole number from 1 to {MaxPrefillRows.ToString("N0", CultureInfo.InvariantCulture)}");
+            return null;
+        };
         command.Validators.Add(result =>
         {
             if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover, Growth }.Count(option => result.GetResult(option) is not null) > 1)

@@ -87,9 +87,9 @@ public sealed partial class CommandLineSpecs
 
     [Theory]
     [InlineData("--prefill-rows 1000", "--prefill-rows belongs to a --growth run")]
-    [InlineData("--growth --prefill-rows 0", "--prefill-rows must be between 1 and 1,000,000,000")]
-    [InlineData("--growth --prefill-rows 2000000000", "--prefill-rows must be between 1 and 1,000,000,000")]
-    [InlineData("--growth --prefill-rows many", "--prefill-rows")]
+    [InlineData("--growth --prefill-rows 0", "--prefill-rows must be a whole number from 1 to 1,000,000,000")]
+    [InlineData("--growth --prefill-rows 2000000000", "--prefill-rows must be a whole number from 1 to 1,000,000,000")]
+    [InlineData("--growth --prefill-rows many", "--prefill-rows must be a whole number from 1 to 1,000,000,000")]
     [InlineData("--growth --bulk", "--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs")]
     public async Task Should_refuse_a_prefill_outside_a_growth_run_or_of_no_rows(string options, string error)
     {
