@@ -157,12 +157,16 @@ internal static class BenchCommandLine
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
                 result.AddError("--journal must be sqlite or postgres:CONNECTION-STRING");
         });
-        DowningCheckSeconds.Validators.Add(result =>
+        // Both parsed here rather than by the default converter (whose failure a validator cannot read without an
+        // unhandled exception), so that a word and a number out of range get the same message.
+        DowningCheckSeconds.CustomParser = result =>
         {
-            if (result.GetValueOrDefault<int?>() is < 0)
-                result.AddError("--downing-check-seconds must be 0 or more");
-        });
-        // Parsed here rather than by the default converter, so that a word and a number out of range get the same message.
+            if (result.Tokens is [{ Value: var text }] && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) &&
+                seconds >= 0)
+                return seconds;
+            result.AddError("--downing-check-seconds must be 0 or more (whole seconds)");
+            return null;
+        };
         PrefillRows.CustomParser = result =>
         {
             if (result.Tokens is [{ Value: var text }] && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var rows) &&

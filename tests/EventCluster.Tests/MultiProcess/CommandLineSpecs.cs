@@ -75,6 +75,7 @@ public sealed partial class CommandLineSpecs
     [Theory]
     [InlineData("--downing-check-seconds 60", "--downing-check-seconds belongs to a --failover run")]
     [InlineData("--failover --downing-check-seconds -1", "--downing-check-seconds must be 0 or more")]
+    [InlineData("--failover --downing-check-seconds soon", "--downing-check-seconds must be 0 or more")]
     [InlineData("--failover --bulk", "--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs")]
     public async Task Should_refuse_a_false_downing_check_outside_a_failover_run_or_of_negative_length(string options, string error)
     {
