@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 
@@ -80,11 +81,27 @@ internal static class BenchCommandLine
         Description = "with --failover: how long the false-downing check runs instead (0 leaves it out)",
     };
 
+    public static readonly Option<bool> Growth = new("--growth")
+    {
+        Description = "the journal-growth figures instead: the durable rate (load of 100,000 events over 1,000 entities) and the latency at half " +
+                      "of it on the fresh journal, then the journal pre-filled directly in the database (not through the cluster) with rows " +
+                      "of other entities, then the same load on the grown journal, and the ratio (target ≥ 0.8)",
+    };
+
+    public static readonly Option<long?> PrefillRows = new("--prefill-rows")
+    {
+        HelpName = "N",
+        Description = "with --growth: the rows to pre-fill (10 events per entity; default 10,000,000, 2,000,000 with --quick, 200,000 with --smoke)",
+    };
+
     private const string Description =
         "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
         "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
-        "1,000,000 entities; or the listener, webhook, bulk, rate-limit or failover figures). Progress and the table go to stdout, drawn on stderr " +
+        "1,000,000 entities; or the listener, webhook, bulk, rate-limit, failover or journal-growth figures). Progress and the table go to stdout, drawn on stderr " +
         "instead when that is a terminal; the results to --out FILE.";
+
+    // A billion rows of 10 events per entity is 100 million entities: far past any journal the benchmark's machine holds.
+    private const long MaxPrefillRows = 1_000_000_000;
 
     // Response files would read a "@..." connection string as a file name.
     private static readonly ParserConfiguration Parser = new() { ResponseFileTokenReplacer = null };
@@ -134,21 +151,36 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds };
+        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds, Growth, PrefillRows };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
                 result.AddError("--journal must be sqlite or postgres:CONNECTION-STRING");
         });
-        DowningCheckSeconds.Validators.Add(result =>
+        // Both parsed here rather than by the default converter (whose failure a validator cannot read without an
+        // unhandled exception), so that a word and a number out of range get the same message.
+        DowningCheckSeconds.CustomParser = result =>
         {
-            if (result.GetValueOrDefault<int?>() is < 0)
-                result.AddError("--downing-check-seconds must be 0 or more");
-        });
+            if (result.Tokens is [{ Value: var text }] && int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) &&
+                seconds >= 0)
+                return seconds;
+            result.AddError("--downing-check-seconds must be 0 or more (whole seconds)");
+            return null;
+        };
+        PrefillRows.CustomParser = result =>
+        {
+            if (result.Tokens is [{ Value: var text }] && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var rows) &&
+                rows is >= 1 and <= MaxPrefillRows)
+                return rows;
+            result.AddError($"--prefill-rows must be a whole number from 1 to {MaxPrefillRows.ToString("N0", CultureInfo.InvariantCulture)}");
+            return null;
+        };
         command.Validators.Add(result =>
         {
-            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover }.Count(option => result.GetResult(option) is not null) > 1)
-                result.AddError("--listeners, --webhooks, --bulk, --limits and --failover are separate runs: give one of them");
+            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover, Growth }.Count(option => result.GetResult(option) is not null) > 1)
+                result.AddError("--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs: give one of them");
+            if (result.GetResult(PrefillRows) is not null && result.GetResult(Growth) is null)
+                result.AddError("--prefill-rows belongs to a --growth run");
             if (result.GetResult(DowningCheckSeconds) is not null && result.GetResult(Failover) is null)
                 result.AddError("--downing-check-seconds belongs to a --failover run");
         });

@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits | --failover] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
+// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits | --failover | --growth [--prefill-rows N]] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
 var commandLine = BenchCommandLine.Parse(args);
 if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
     return commandLine.Invoke(); // --help or --version
@@ -27,6 +27,7 @@ var webhooks = commandLine.GetValue(BenchCommandLine.Webhooks);
 var bulk = commandLine.GetValue(BenchCommandLine.Bulk);
 var limits = commandLine.GetValue(BenchCommandLine.Limits);
 var failoverRun = commandLine.GetValue(BenchCommandLine.Failover);
+var growth = commandLine.GetValue(BenchCommandLine.Growth);
 var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
 var plan = smoke ? BenchPlan.Smoke : quick ? BenchPlan.Quick : BenchPlan.Full;
@@ -68,7 +69,7 @@ try
         console.Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
         var seeds = cluster.Seeds;
         var loadTimeout = TimeSpan.FromMinutes(30);
-        if (webhooks || listeners || bulk || limits || failoverRun)
+        if (webhooks || listeners || bulk || limits || failoverRun || growth)
         {
             // One part of the product on a warmed-up cluster: its own figures and table.
             console.Say("warming up...");
@@ -78,6 +79,8 @@ try
                 : limits ? ("limits", await Limits.RunAsync(cluster, plan, console.Say))
                 : failoverRun ? ("failover", await Failover.RunAsync(repository, cluster, plan,
                     commandLine.GetValue(BenchCommandLine.DowningCheckSeconds) ?? plan.DowningCheckSeconds, console.Say))
+                : growth ? ("growth", await Growth.RunAsync(repository, cluster, journal,
+                    commandLine.GetValue(BenchCommandLine.PrefillRows) ?? Growth.DefaultPrefillRows(plan), Concurrency, plan, console.Say))
                 : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, plan, console.Say));
             var partResult = new JsonObject
             {
@@ -93,7 +96,7 @@ try
             };
             await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : bulk ? Report.Bulk(partResult)
                 : limits ? Report.Limits(partResult)
-                : failoverRun ? Report.Failover(partResult) : Report.Listeners(partResult));
+                : failoverRun ? Report.Failover(partResult) : growth ? Growth.Table(partResult) : Report.Listeners(partResult));
             return 0;
         }
 
