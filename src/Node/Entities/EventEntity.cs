@@ -197,11 +197,8 @@ public sealed class EventEntity : ReceivePersistentActor
             return true;
         }
 
-        if (message is SubmitEvent submit && !_arrivals.ContainsKey(submit))
-        {
-            _arrivals[submit] = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (message is SubmitEvent submit && _arrivals.TryAdd(submit, System.Diagnostics.Stopwatch.GetTimestamp()))
             _metrics.StageSinceWallClock(WriteStage.ShardRegion, submit.SentAt);
-        }
 
         if ((IsRecovering || _persisting) && message is SubmitEvent or SubmitEntityEvents && (_heldBack ??= []).Count < MaxHeldBack)
             _heldBack.Add((Sender, message));

@@ -52,7 +52,7 @@ public sealed class IngressActor : ReceiveActor
             var problem = EventValidation.Check(command);
             if (problem is null)
             {
-                region.Forward(command with { TraceParent = span?.Id ?? command.TraceParent, SentAt = WriteStage.WallClockMicros() });
+                region.Forward(command with { TraceParent = span?.Id ?? command.TraceParent, SentAt = SubmitEvent.WallClockMicros() });
                 metrics.StageSince(WriteStage.Ingress, received);
             }
             else

@@ -128,11 +128,12 @@ public sealed class JournalWriter : IDisposable
         if (error is null)
         {
             var committed = Stopwatch.GetTimestamp();
+            var transaction = Stopwatch.GetElapsedTime(started, committed);
             var offset = 0;
             foreach (var pending in batch)
             {
                 Trace(pending, startedAt, rows.Count, null);
-                _metrics?.StageTime(WriteStage.WriteCommit, Stopwatch.GetElapsedTime(started, committed));
+                _metrics?.StageTime(WriteStage.WriteCommit, transaction);
                 pending.Done.TrySetResult(new CommittedWrite(positions![offset..(offset + pending.Rows.Count)], committed));
                 offset += pending.Rows.Count;
             }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.DependencyInjection;
+using EventCluster.Messages.Commands;
 using EventCluster.Messages.Webhooks;
 using EventCluster.Node.Cluster;
 
@@ -137,13 +138,13 @@ public sealed class NodeMetrics : IExtension, IDisposable
 
     /// <summary>
     /// An event spent the time since another process's wall clock read <paramref name="sentAtMicros"/>
-    /// (<see cref="WriteStage.WallClockMicros"/>) in <paramref name="stage"/>; nothing when it was not stamped.
+    /// (<see cref="SubmitEvent.WallClockMicros"/>) in <paramref name="stage"/>; nothing when it was not stamped.
     /// Across hosts this includes their clocks' offset; a negative time counts as 0.
     /// </summary>
     public void StageSinceWallClock(string stage, long? sentAtMicros)
     {
         if (sentAtMicros is { } sent)
-            StageTime(stage, TimeSpan.FromMicroseconds(WriteStage.WallClockMicros() - sent));
+            StageTime(stage, TimeSpan.FromMicroseconds(SubmitEvent.WallClockMicros() - sent));
     }
 
     /// <summary>The entity of <paramref name="persistenceId"/> called Persist for one event now.</summary>

@@ -33,7 +33,4 @@ public static class WriteStage
 
     /// <summary>Every stage, in path order.</summary>
     public static readonly IReadOnlyList<string> All = [ClientToIngress, Ingress, ShardRegion, Entity, JournalIn, WriterQueue, WriteCommit, JournalOut];
-
-    /// <summary>The wall clock in microseconds since the Unix epoch: what a command carries across processes as its send time.</summary>
-    public static long WallClockMicros() => Messages.Commands.SubmitEvent.WallClockMicros();
 }
