@@ -39,6 +39,15 @@ public static unsafe partial class SqliteConnectionTuning
             throw new InvalidOperationException($"sqlite3_busy_handler failed with code {rc}");
 
         using var command = sqlite.CreateCommand();
+        // The driver's pool hands back a connection as it was closed, inside any transaction a
+        // failed statement left open (seen after a full disk): every later use of it would fail,
+        // starting with the settings below. Whatever that transaction held was never committed.
+        if (SQLitePCL.raw.sqlite3_get_autocommit(sqlite.Handle) == 0)
+        {
+            command.CommandText = "ROLLBACK;";
+            command.ExecuteNonQuery();
+        }
+
         // In WAL mode, NORMAL syncs at checkpoints instead of at every commit: a committed event
         // survives the crash or kill -9 of any process, which is what acknowledgement promises on
         // the embedded journal; it may be lost on an operating-system crash or power loss. A

@@ -70,6 +70,8 @@ public sealed class SqliteJournalStore : SqlJournalStore, IJournalStore
         }
         catch
         {
+            // Not back into the pool: the connection failed in a state nobody knows.
+            SqliteConnection.ClearPool(connection);
             connection.Dispose();
             throw;
         }
