@@ -8,8 +8,12 @@
 #   ./chaos-check.sh                 3 nodes, 10 crashes
 #   CRASHES=25 ./chaos-check.sh      more crashes
 #   BASE_PORT=4153 NODES=3           nodes on 4153, 4154 (the seeds), 4155...; HTTP on port+1000; receiver on port+2000
+#   JOURNAL="postgres:Host=...;Database=chaos;Username=...;Password=..."
+#                                    the same on a PostgreSQL journal (an empty database: the
+#                                    check adds a webhook subscription named chaos)
 #
-# It uses its own temporary journal and ports, so it can run beside ./run-local-cluster.sh.
+# It uses its own temporary journal (unless JOURNAL names one) and ports, so it can run beside
+# ./run-local-cluster.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,7 +28,7 @@ if ((nodes < 3)); then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/eventcluster-chaos.XXXXXX")
-journal="sqlite:$work/journal.db"
+journal=${JOURNAL:-"sqlite:$work/journal.db"}
 seeds="127.0.0.1:$base,127.0.0.1:$((base + 1))"
 export EVENTCLUSTER_SEEDS=$seeds
 
