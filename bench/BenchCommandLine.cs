@@ -94,10 +94,18 @@ internal static class BenchCommandLine
         Description = "with --growth: the rows to pre-fill (10 events per entity; default 10,000,000, 2,000,000 with --quick, 200,000 with --smoke)",
     };
 
+    public static readonly Option<long?> Scale = new("--scale")
+    {
+        HelpName = "N",
+        Description = $"the memory figure instead: N distinct entities (default {EventCluster.Bench.Scale.DefaultEntities:N0}), one event each, " +
+                      $"and each node's peak resident memory (target ≤ {EventCluster.Bench.Scale.TargetRssMb} MB)",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
     private const string Description =
         "The EventCluster benchmark: builds the node and client (Release), starts three node processes on free ports and " +
         "measures through the real eventcluster client (raw vs durable throughput, latency at half load, crash failover, " +
-        "1,000,000 entities; or the listener, webhook, bulk, rate-limit, failover or journal-growth figures). Progress and the table go to stdout, drawn on stderr " +
+        "1,000,000 entities; or the listener, webhook, bulk, rate-limit, failover, journal-growth or memory figures). Progress and the table go to stdout, drawn on stderr " +
         "instead when that is a terminal; the results to --out FILE.";
 
     // A billion rows of 10 events per entity is 100 million entities: far past any journal the benchmark's machine holds.
@@ -151,7 +159,7 @@ internal static class BenchCommandLine
 
     private static RootCommand CreateCommand()
     {
-        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds, Growth, PrefillRows };
+        var command = new RootCommand(Description) { Out, Quick, Smoke, Journal, KeepWork, NoBuild, Listeners, Webhooks, Bulk, Limits, Failover, DowningCheckSeconds, Growth, PrefillRows, Scale };
         Journal.Validators.Add(result =>
         {
             if (result.Tokens is [{ Value: var journal }] && journal != "sqlite" && !journal.StartsWith("postgres:", StringComparison.Ordinal))
@@ -167,6 +175,16 @@ internal static class BenchCommandLine
             result.AddError("--downing-check-seconds must be 0 or more (whole seconds)");
             return null;
         };
+        Scale.CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+                return null;
+            if (result.Tokens is [{ Value: var text }] && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var entities) &&
+                entities is >= 1 and <= int.MaxValue)
+                return entities;
+            result.AddError($"--scale must be a whole number of entities from 1 to {int.MaxValue.ToString("N0", CultureInfo.InvariantCulture)}");
+            return null;
+        };
         PrefillRows.CustomParser = result =>
         {
             if (result.Tokens is [{ Value: var text }] && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var rows) &&
@@ -177,8 +195,8 @@ internal static class BenchCommandLine
         };
         command.Validators.Add(result =>
         {
-            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover, Growth }.Count(option => result.GetResult(option) is not null) > 1)
-                result.AddError("--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs: give one of them");
+            if (new Option[] { Listeners, Webhooks, Bulk, Limits, Failover, Growth, Scale }.Count(option => result.GetResult(option) is not null) > 1)
+                result.AddError("--listeners, --webhooks, --bulk, --limits, --failover, --growth and --scale are separate runs: give one of them");
             if (result.GetResult(PrefillRows) is not null && result.GetResult(Growth) is null)
                 result.AddError("--prefill-rows belongs to a --growth run");
             if (result.GetResult(DowningCheckSeconds) is not null && result.GetResult(Failover) is null)

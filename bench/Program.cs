@@ -6,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventCluster.Bench;
 
-// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits | --failover | --growth [--prefill-rows N]] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
+// dotnet run -c Release --project bench -- [--quick | --smoke] [--listeners | --webhooks | --bulk | --limits | --failover | --growth [--prefill-rows N] | --scale [N]] --out FILE [--journal JOURNAL] [--keep-work] [--no-build]; --help lists them.
 var commandLine = BenchCommandLine.Parse(args);
 if (commandLine.Errors.Count == 0 && commandLine.Action is not null)
     return commandLine.Invoke(); // --help or --version
@@ -28,6 +28,7 @@ var bulk = commandLine.GetValue(BenchCommandLine.Bulk);
 var limits = commandLine.GetValue(BenchCommandLine.Limits);
 var failoverRun = commandLine.GetValue(BenchCommandLine.Failover);
 var growth = commandLine.GetValue(BenchCommandLine.Growth);
+var scaleRun = commandLine.GetResult(BenchCommandLine.Scale) is not null;
 var journalOption = commandLine.GetValue(BenchCommandLine.Journal);
 
 var plan = smoke ? BenchPlan.Smoke : quick ? BenchPlan.Quick : BenchPlan.Full;
@@ -69,7 +70,7 @@ try
         console.Say($"cluster settled: 3 members Up, 100 shards placed (ports {string.Join(",", cluster.Ports)})");
         var seeds = cluster.Seeds;
         var loadTimeout = TimeSpan.FromMinutes(30);
-        if (webhooks || listeners || bulk || limits || failoverRun || growth)
+        if (webhooks || listeners || bulk || limits || failoverRun || growth || scaleRun)
         {
             // One part of the product on a warmed-up cluster: its own figures and table.
             console.Say("warming up...");
@@ -79,6 +80,8 @@ try
                 : limits ? ("limits", await Limits.RunAsync(cluster, plan, console.Say))
                 : failoverRun ? ("failover", await Failover.RunAsync(repository, cluster, plan,
                     commandLine.GetValue(BenchCommandLine.DowningCheckSeconds) ?? plan.DowningCheckSeconds, console.Say))
+                : scaleRun ? ("scale", await Scale.RunAsync(repository, cluster, commandLine.GetValue(BenchCommandLine.Scale) ?? Scale.DefaultEntities, false,
+                    runId, console.Say))
                 : growth ? ("growth", await Growth.RunAsync(repository, cluster, journal,
                     commandLine.GetValue(BenchCommandLine.PrefillRows) ?? Growth.DefaultPrefillRows(plan), Concurrency, plan, console.Say))
                 : ("listeners", await Listeners.RunAsync(repository, cluster, workDir, plan, console.Say));
@@ -96,7 +99,7 @@ try
             };
             await WriteResultsAsync(partResult, webhooks ? Report.Webhooks(partResult) : bulk ? Report.Bulk(partResult)
                 : limits ? Report.Limits(partResult)
-                : failoverRun ? Report.Failover(partResult) : growth ? Growth.Table(partResult) : Report.Listeners(partResult));
+                : failoverRun ? Report.Failover(partResult) : scaleRun ? Report.Scale(partResult) : growth ? Growth.Table(partResult) : Report.Listeners(partResult));
             return 0;
         }
 
@@ -146,33 +149,7 @@ try
 
         var failover = await Failover.TrialsAsync(cluster, runId, plan.FailoverTrials, console.Say);
 
-        console.Say($"scale: {plan.ScaleEntities:N0} distinct entities, one event each{(quick ? $" (scaled down from 1,000,000 for --{plan.Name})" : "")}...");
-        var peak = new long[BenchCluster.Nodes];
-        using var stopSampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!stopSampling.IsCancellationRequested)
-            {
-                for (var i = 0; i < BenchCluster.Nodes; i++)
-                    peak[i] = Math.Max(peak[i], cluster.ResidentMb(i) ?? 0);
-                try
-                {
-                    await Task.Delay(250, stopSampling.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        });
-        var rssBefore = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
-        var scale = await repository.ClientJsonAsync(seeds, loadTimeout, "load", "--events", plan.ScaleEntities.ToString(), "--entities",
-            plan.ScaleEntities.ToString(), "--entity-prefix", $"scale-{runId}-");
-        await stopSampling.CancelAsync();
-        await sampler;
-        var rssAfter = Enumerable.Range(0, BenchCluster.Nodes).Select(i => cluster.ResidentMb(i) ?? 0).ToArray();
-        console.Say($"scale: {(long)scale["acknowledged"]!:N0} entities in {(double)scale["seconds"]!:0.0} s; peak RSS per node " +
-            $"{string.Join(" / ", peak.Select(p => $"{p} MB"))}");
+        var scale = await Scale.RunAsync(repository, cluster, plan.ScaleEntities, quick, runId, console.Say);
 
         var machine = Machine.Describe();
         var result = new JsonObject
@@ -213,18 +190,7 @@ try
                 ["breakdown"] = breakdown,
             },
             ["failoverSeconds"] = failover,
-            ["scale"] = new JsonObject
-            {
-                ["entities"] = plan.ScaleEntities,
-                ["scaledDown"] = quick,
-                ["acknowledged"] = scale["acknowledged"]!.DeepClone(),
-                ["seconds"] = scale["seconds"]!.DeepClone(),
-                ["eventsPerSecond"] = scale["eventsPerSecond"]!.DeepClone(),
-                ["maxRssMb"] = peak.Max(),
-                ["peakRssMbByNode"] = new JsonArray(peak.Select(p => (JsonNode)p).ToArray()),
-                ["rssMbBefore"] = new JsonArray(rssBefore.Select(p => (JsonNode)p).ToArray()),
-                ["rssMbAfter"] = new JsonArray(rssAfter.Select(p => (JsonNode)p).ToArray()),
-            },
+            ["scale"] = scale,
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
         };
 
