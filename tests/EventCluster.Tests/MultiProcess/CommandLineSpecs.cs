@@ -76,7 +76,7 @@ public sealed partial class CommandLineSpecs
     [InlineData("--downing-check-seconds 60", "--downing-check-seconds belongs to a --failover run")]
     [InlineData("--failover --downing-check-seconds -1", "--downing-check-seconds must be 0 or more")]
     [InlineData("--failover --downing-check-seconds soon", "--downing-check-seconds must be 0 or more")]
-    [InlineData("--failover --bulk", "--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs")]
+    [InlineData("--failover --bulk", "--listeners, --webhooks, --bulk, --limits, --failover, --growth and --scale are separate runs")]
     public async Task Should_refuse_a_false_downing_check_outside_a_failover_run_or_of_negative_length(string options, string error)
     {
         var run = await RunAsync(BenchDll, [.. options.Split(' '), "--out", "/tmp/never-written.json"]);
@@ -91,7 +91,7 @@ public sealed partial class CommandLineSpecs
     [InlineData("--growth --prefill-rows 0", "--prefill-rows must be a whole number from 1 to 1,000,000,000")]
     [InlineData("--growth --prefill-rows 2000000000", "--prefill-rows must be a whole number from 1 to 1,000,000,000")]
     [InlineData("--growth --prefill-rows many", "--prefill-rows must be a whole number from 1 to 1,000,000,000")]
-    [InlineData("--growth --bulk", "--listeners, --webhooks, --bulk, --limits, --failover and --growth are separate runs")]
+    [InlineData("--growth --bulk", "--listeners, --webhooks, --bulk, --limits, --failover, --growth and --scale are separate runs")]
     public async Task Should_refuse_a_prefill_outside_a_growth_run_or_of_no_rows(string options, string error)
     {
         var run = await RunAsync(BenchDll, [.. options.Split(' '), "--out", "/tmp/never-written-growth.json"]);
@@ -99,6 +99,20 @@ public sealed partial class CommandLineSpecs
         Assert.True(run.Code == 2, run.ToString());
         Assert.Contains($"bench: {error}", run.Stderr);
         Assert.False(File.Exists("/tmp/never-written-growth.json"));
+    }
+
+    [Theory]
+    [InlineData("--scale 0", "--scale must be a whole number of entities from 1 to 2,147,483,647")]
+    [InlineData("--scale 3000000000", "--scale must be a whole number of entities from 1 to 2,147,483,647")]
+    [InlineData("--scale lots", "--scale must be a whole number of entities from 1 to 2,147,483,647")]
+    [InlineData("--scale --growth", "--listeners, --webhooks, --bulk, --limits, --failover, --growth and --scale are separate runs")]
+    public async Task Should_refuse_a_memory_run_of_no_entities_or_beside_another_run(string options, string error)
+    {
+        var run = await RunAsync(BenchDll, [.. options.Split(' '), "--out", "/tmp/never-written-scale.json"]);
+
+        Assert.True(run.Code == 2, run.ToString());
+        Assert.Contains($"bench: {error}", run.Stderr);
+        Assert.False(File.Exists("/tmp/never-written-scale.json"));
     }
 
     [Fact]
