@@ -74,7 +74,11 @@ public sealed class EventEntity : ReceivePersistentActor
             if (offer.Snapshot is EntitySnapshot snapshot)
                 _state = EntityState.FromSnapshot(entityId, snapshot);
         });
-        Recover<EventApplied>(evt => _state = _state.Apply(evt, LastSequenceNr, _positions.Take(PersistenceId, LastSequenceNr)));
+        Recover<EventApplied>(evt =>
+        {
+            _metrics.EventReplayed();
+            _state = _state.Apply(evt, LastSequenceNr, _positions.Take(PersistenceId, LastSequenceNr));
+        });
         Recover<RecoveryCompleted>(_ => _heldBack = null);
 
         Command<SubmitEvent>(command =>
@@ -107,8 +111,10 @@ public sealed class EventEntity : ReceivePersistentActor
         {
             // The node may have dropped back under its limit since this entity was last used.
             KeepMemoryBounded();
-            if (_idleTimeout is not null)
-                Context.Parent.Tell(new Passivate(StopEntity.Instance));
+            if (_idleTimeout is null)
+                return;
+            _metrics.EntityPassivated();
+            Context.Parent.Tell(new Passivate(StopEntity.Instance));
         });
         Command<SaveSnapshotSuccess>(success =>
         {

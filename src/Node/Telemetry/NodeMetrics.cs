@@ -46,6 +46,9 @@ public sealed class NodeMetrics : IExtension, IDisposable
     private long _duplicates;
     private long _rejected;
     private long _activeEntities;
+    private long _entityStarts;
+    private long _passivations;
+    private long _replayedEvents;
     private long _persistCount;
     private long _persistMicros;
     private volatile IReadOnlyList<WebhookInfo> _webhooks = [];
@@ -75,6 +78,12 @@ public sealed class NodeMetrics : IExtension, IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageBuckets });
         _meter.CreateObservableGauge("eventcluster_active_entities", () => Interlocked.Read(ref _activeEntities),
             description: "Entity actors alive on this node.");
+        _meter.CreateObservableCounter("eventcluster_entity_starts", () => Interlocked.Read(ref _entityStarts),
+            description: "Entity actors started on this node; each recovers its state from its snapshot and the journal.");
+        _meter.CreateObservableCounter("eventcluster_entity_passivations", () => Interlocked.Read(ref _passivations),
+            description: "Entities this node stopped after a short idle time because it held more than its active-entity limit; each recovers again on its next event.");
+        _meter.CreateObservableCounter("eventcluster_entity_replayed_events", () => Interlocked.Read(ref _replayedEvents),
+            description: "Journal events replayed by entities recovering on this node.");
         _meter.CreateObservableGauge("eventcluster_shards", () => ShardsByNode()
                 .Select(pair => new Measurement<int>(pair.Value, new KeyValuePair<string, object?>("node", pair.Key))),
             description: "Shards hosted per node, as this node sees the cluster.");
@@ -110,6 +119,15 @@ public sealed class NodeMetrics : IExtension, IDisposable
 
     /// <summary>Entity actors alive in this process.</summary>
     public long ActiveEntities => Interlocked.Read(ref _activeEntities);
+
+    /// <summary>Entity actors started in this process.</summary>
+    public long EntityStarts => Interlocked.Read(ref _entityStarts);
+
+    /// <summary>Entities stopped early for being idle while the node was over its active-entity limit.</summary>
+    public long Passivations => Interlocked.Read(ref _passivations);
+
+    /// <summary>Journal events replayed by recovering entities.</summary>
+    public long ReplayedEvents => Interlocked.Read(ref _replayedEvents);
 
     /// <summary>Events whose persist time was recorded.</summary>
     public long PersistCount => Interlocked.Read(ref _persistCount);
@@ -164,7 +182,17 @@ public sealed class NodeMetrics : IExtension, IDisposable
     public void EventRejected() => Interlocked.Increment(ref _rejected);
 
     /// <summary>An entity actor started.</summary>
-    public void EntityStarted() => Interlocked.Increment(ref _activeEntities);
+    public void EntityStarted()
+    {
+        Interlocked.Increment(ref _activeEntities);
+        Interlocked.Increment(ref _entityStarts);
+    }
+
+    /// <summary>An idle entity asked to be stopped early, the node being over its active-entity limit.</summary>
+    public void EntityPassivated() => Interlocked.Increment(ref _passivations);
+
+    /// <summary>A recovering entity replayed one journal event.</summary>
+    public void EventReplayed() => Interlocked.Increment(ref _replayedEvents);
 
     /// <summary>An entity actor stopped.</summary>
     public void EntityStopped() => Interlocked.Decrement(ref _activeEntities);

@@ -80,6 +80,8 @@ public sealed class HttpApiSpecs
         Assert.Matches(@"(?m)^eventcluster_persist_latency_seconds_count(\{\})? [1-9]", metrics);
         Assert.Matches(@"(?m)^eventcluster_members\{status=""Up""\} 1$", metrics);
         Assert.Matches(@"(?m)^eventcluster_active_entities(\{\})? [1-9]", metrics);
+        Assert.Matches(@"(?m)^eventcluster_entity_starts_total(\{\})? [1-9]", metrics);
+        Assert.Matches(@"(?m)^eventcluster_entity_passivations_total(\{\})? 0", metrics);
         var status = await Body(await http.GetAsync("/api/cluster"));
         Assert.Contains(status["recentEvents"]!.AsArray(), e => (string)e!["kind"]! == "MemberUp");
         var dashboard = await http.GetAsync("/");

@@ -7,6 +7,7 @@ using EventCluster.Messages.Replies;
 using EventCluster.Messages.Serialization;
 using EventCluster.Messages.Validation;
 using EventCluster.Node.Entities;
+using EventCluster.Node.Telemetry;
 
 namespace EventCluster.Tests.Unit;
 
@@ -108,6 +109,22 @@ public sealed class EventEntitySpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("e2", state.LastEventId);
         Assert.Equal("""{"amount":2}""", state.Data);
         Assert.Equal(1, state.CountsByType["deposit"]);
+        // Two starts, the second replaying both events: what a node's metrics show of recoveries.
+        var metrics = NodeMetrics.Of(Sys);
+        Assert.Equal(2, metrics.EntityStarts);
+        Assert.Equal(2, metrics.ReplayedEvents);
+        Assert.Equal(0, metrics.Passivations);
+    }
+
+    [Fact]
+    public void Should_ask_to_be_stopped_after_a_short_idle_time_and_count_it_while_the_node_is_over_its_entity_limit()
+    {
+        var crowded = new EntityPassivation(ActiveEntityLimit: 0, CrowdedIdleTimeout: TimeSpan.FromMilliseconds(100));
+        var entity = Sys.ActorOf(EventEntity.Props("acct-idle", Node, crowded));
+        entity.Tell(new SubmitEvent("acct-idle", "e1", "deposit", """{"amount":5}"""));
+        ExpectMsg<EventAccepted>();
+
+        AwaitCondition(() => NodeMetrics.Of(Sys).Passivations >= 1, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
