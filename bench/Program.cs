@@ -80,7 +80,7 @@ try
                 : limits ? ("limits", await Limits.RunAsync(cluster, plan, console.Say))
                 : failoverRun ? ("failover", await Failover.RunAsync(repository, cluster, plan,
                     commandLine.GetValue(BenchCommandLine.DowningCheckSeconds) ?? plan.DowningCheckSeconds, console.Say))
-                : scaleRun ? ("scale", await Scale.RunAsync(repository, cluster, commandLine.GetValue(BenchCommandLine.Scale) ?? Scale.DefaultEntities, false,
+                : scaleRun ? ("scale", await Scale.RunAsync(repository, cluster, commandLine.GetValue(BenchCommandLine.Scale) ?? Scale.DefaultEntities, null,
                     runId, console.Say))
                 : growth ? ("growth", await Growth.RunAsync(repository, cluster, journal,
                     commandLine.GetValue(BenchCommandLine.PrefillRows) ?? Growth.DefaultPrefillRows(plan), Concurrency, plan, console.Say))
@@ -149,7 +149,7 @@ try
 
         var failover = await Failover.TrialsAsync(cluster, runId, plan.FailoverTrials, console.Say);
 
-        var scale = await Scale.RunAsync(repository, cluster, plan.ScaleEntities, quick, runId, console.Say);
+        var scale = await Scale.RunAsync(repository, cluster, plan.ScaleEntities, quick ? plan.Name : null, runId, console.Say);
 
         var machine = Machine.Describe();
         var result = new JsonObject

@@ -15,11 +15,14 @@ internal static class Scale
     /// <summary>The memory target per node, in MB.</summary>
     public const long TargetRssMb = 400;
 
-    /// <summary>Sends one event to each of <paramref name="entities"/> new entities; the "scale" figures.</summary>
-    public static async Task<JsonObject> RunAsync(Repository repository, BenchCluster cluster, long entities, bool scaledDown, string runId,
+    /// <summary>
+    /// Sends one event to each of <paramref name="entities"/> new entities; the "scale" figures.
+    /// <paramref name="scaledDownFor"/> names the smaller run (quick, smoke) that scaled the full run's 1,000,000 down.
+    /// </summary>
+    public static async Task<JsonObject> RunAsync(Repository repository, BenchCluster cluster, long entities, string? scaledDownFor, string runId,
         Action<string> say)
     {
-        say($"scale: {entities:N0} distinct entities, one event each{(scaledDown ? " (scaled down from 1,000,000)" : "")}...");
+        say($"scale: {entities:N0} distinct entities, one event each{(scaledDownFor is null ? "" : $" (scaled down from 1,000,000 for --{scaledDownFor})")}...");
         var peak = new long[BenchCluster.Nodes];
         using var stopSampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -51,7 +54,7 @@ internal static class Scale
         return new JsonObject
         {
             ["entities"] = entities,
-            ["scaledDown"] = scaledDown,
+            ["scaledDown"] = scaledDownFor is not null,
             ["acknowledged"] = scale["acknowledged"]!.DeepClone(),
             ["seconds"] = scale["seconds"]!.DeepClone(),
             ["eventsPerSecond"] = scale["eventsPerSecond"]!.DeepClone(),
